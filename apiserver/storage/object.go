@@ -1,0 +1,163 @@
+package storage
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"strconv"
+
+	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/apimachinery/pkg/fields"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/runtime"
+	kjson "sigs.k8s.io/json"
+)
+
+// Object is one stored object as the cache holds it. It is immutable and shared:
+// do not modify it or its JSON.
+type Object struct {
+	// Key is "namespace/name" for namespaced resources and "name" otherwise.
+	Key       string
+	Namespace string
+	Name      string
+	// RV is the etcd revision that produced this state (for a deleted object, the
+	// revision of the deletion).
+	RV     int64
+	Labels labels.Set
+	// Fields are the values field selectors match, metadata.name and
+	// metadata.namespace included.
+	Fields fields.Set
+	// JSON is the object as served, metadata.resourceVersion included.
+	JSON []byte
+}
+
+// Resource describes one resource to storage.
+type Resource struct {
+	// Name identifies the resource in metrics and errors, e.g. "configmaps" or
+	// "deployments.apps".
+	Name string
+	// Prefix is the etcd key prefix, ending in "/": /registry/core/configmaps/.
+	Prefix string
+	// Namespaced resources have keys namespace/name.
+	Namespaced bool
+	// New returns an empty object of the stored type.
+	New func() runtime.Object
+	// Fields returns the selectable fields of an object, without metadata.name and
+	// metadata.namespace (storage adds those). Nil means none.
+	Fields func(obj runtime.Object) fields.Set
+	// Claims returns the claim keys (absolute etcd keys) an object holds. Nil means
+	// none. Storage acquires and releases the difference on every write.
+	Claims func(obj runtime.Object) []string
+	// Indexes are field names (from Fields) whose equality selectors LIST serves from
+	// an index instead of a scan, e.g. "spec.nodeName".
+	Indexes []string
+}
+
+// decode turns stored JSON into a typed object with its resourceVersion set.
+func (r *Resource) decode(data []byte, rv int64) (runtime.Object, error) {
+	obj := r.New()
+	if err := kjson.UnmarshalCaseSensitivePreserveInts(data, obj); err != nil {
+		return nil, fmt.Errorf("decoding stored %s: %w", r.Name, err)
+	}
+	if rv != 0 {
+		if err := setRV(obj, rv); err != nil {
+			return nil, err
+		}
+	}
+	return obj, nil
+}
+
+// encode turns an object into stored JSON, without its resourceVersion.
+func encodeForStorage(obj runtime.Object) ([]byte, error) {
+	m, err := meta.Accessor(obj)
+	if err != nil {
+		return nil, err
+	}
+	rv := m.GetResourceVersion()
+	m.SetResourceVersion("")
+	data, err := json.Marshal(obj)
+	m.SetResourceVersion(rv)
+	return data, err
+}
+
+func setRV(obj runtime.Object, rv int64) error {
+	m, err := meta.Accessor(obj)
+	if err != nil {
+		return err
+	}
+	m.SetResourceVersion(strconv.FormatInt(rv, 10))
+	return nil
+}
+
+// newObject builds the cached form of a typed object whose resourceVersion is rv.
+// It sets rv on obj.
+func (r *Resource) newObject(obj runtime.Object, rv int64) (*Object, error) {
+	m, err := meta.Accessor(obj)
+	if err != nil {
+		return nil, err
+	}
+	m.SetResourceVersion(strconv.FormatInt(rv, 10))
+	data, err := json.Marshal(obj)
+	if err != nil {
+		return nil, fmt.Errorf("encoding %s %s: %w", r.Name, m.GetName(), err)
+	}
+	o := &Object{
+		Namespace: m.GetNamespace(),
+		Name:      m.GetName(),
+		RV:        rv,
+		Labels:    labels.Set(m.GetLabels()),
+		JSON:      data,
+	}
+	o.Key = r.keyOf(o.Namespace, o.Name)
+	var fs fields.Set
+	if r.Fields != nil {
+		fs = r.Fields(obj)
+	}
+	if fs == nil {
+		fs = make(fields.Set, 2)
+	}
+	fs["metadata.name"] = o.Name
+	if r.Namespaced {
+		fs["metadata.namespace"] = o.Namespace
+	}
+	o.Fields = fs
+	return o, nil
+}
+
+// withRV returns a copy of o whose resourceVersion is rv, for the last state of a
+// deleted object. It rewrites metadata.resourceVersion in place in the JSON: the
+// first "resourceVersion" key of an object this package encoded is always the one
+// in metadata, since metadata precedes every other non-TypeMeta field and the
+// metadata fields before it (name, generateName, namespace, selfLink, uid) cannot
+// hold a quote.
+func (o *Object) withRV(rv int64) *Object {
+	c := *o
+	c.RV = rv
+	const k = `"resourceVersion":"`
+	i := bytes.Index(o.JSON, []byte(k))
+	if i < 0 {
+		return &c
+	}
+	start := i + len(k)
+	end := bytes.IndexByte(o.JSON[start:], '"')
+	if end < 0 {
+		return &c
+	}
+	v := strconv.FormatInt(rv, 10)
+	out := make([]byte, 0, len(o.JSON)+len(v))
+	out = append(out, o.JSON[:start]...)
+	out = append(out, v...)
+	out = append(out, o.JSON[start+end:]...)
+	c.JSON = out
+	return &c
+}
+
+func (r *Resource) keyOf(namespace, name string) string {
+	if r.Namespaced {
+		return namespace + "/" + name
+	}
+	return name
+}
+
+// Key returns the cache key of an object of this resource.
+func (r *Resource) Key(namespace, name string) string { return r.keyOf(namespace, name) }

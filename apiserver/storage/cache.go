@@ -140,7 +140,19 @@ func (c *Cache) follow(ctx context.Context, rev int64) error {
 	defer cancel()
 	wch := c.store.watcher.Watch(wctx, c.res.Prefix, clientv3.WithPrefix(),
 		clientv3.WithRev(rev+1), clientv3.WithProgressNotify())
-	for resp := range wch {
+	for {
+		// The client does not always close the channel when ctx ends (not when
+		// the watch was still being set up), so ctx is watched too.
+		var resp clientv3.WatchResponse
+		var ok bool
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case resp, ok = <-wch:
+		}
+		if !ok {
+			return fmt.Errorf("watch channel closed")
+		}
 		if err := resp.Err(); err != nil {
 			return err
 		}
@@ -150,7 +162,6 @@ func (c *Cache) follow(ctx context.Context, rev int64) error {
 		}
 		c.apply(resp.Events)
 	}
-	return fmt.Errorf("watch channel closed")
 }
 
 func (c *Cache) progress(rev int64) {

@@ -41,9 +41,9 @@ func StartEmbedded(ctx context.Context, dir string) (*Embedded, error) {
 	cfg.Name = "tend"
 	cfg.Dir = dir
 	cfg.Logger = "zap"
-	cfg.ZapLoggerBuilder = embed.NewZapLoggerBuilder(zap.New(zapcore.NewCore(
+	cfg.ZapLoggerBuilder = embed.NewZapLoggerBuilder(zap.New(quietCore{zapcore.NewCore(
 		zapcore.NewConsoleEncoder(zap.NewProductionEncoderConfig()),
-		zapcore.Lock(os.Stderr), zapcore.ErrorLevel)))
+		zapcore.Lock(os.Stderr), zapcore.ErrorLevel)}))
 	sock := filepath.Join(dir, "etcd.sock")
 	if len(sock) > 100 {
 		// A unix socket path must fit in 108 bytes.
@@ -115,3 +115,24 @@ func Dial(ctx context.Context, endpoints []string, tlsConfig *tls.Config) (*clie
 	}
 	return c, nil
 }
+
+// quietCore drops the errors an embedded single member logs in normal operation:
+// on its first start (no storage version yet) and when it is closed (its
+// listeners stop).
+type quietCore struct{ zapcore.Core }
+
+var benign = []string{
+	"failed to update storage version",
+	"setting up serving from embedded etcd failed",
+}
+
+func (q quietCore) Check(e zapcore.Entry, ce *zapcore.CheckedEntry) *zapcore.CheckedEntry {
+	for _, m := range benign {
+		if e.Message == m {
+			return ce
+		}
+	}
+	return q.Core.Check(e, ce)
+}
+
+func (q quietCore) With(fields []zapcore.Field) zapcore.Core { return quietCore{q.Core.With(fields)} }

@@ -1,0 +1,192 @@
+package apiserver
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"time"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+
+	"github.com/tendhq/tend/apiserver/storage"
+	"github.com/tendhq/tend/schemas"
+	"github.com/tendhq/tend/schemas/printers"
+)
+
+// renderer turns cached objects into response bodies of one kind in one form.
+type renderer struct {
+	kind          *schemas.Kind
+	out           output
+	now           time.Time
+	includeObject string
+	printer       printers.Printer
+}
+
+func (rq *request) renderer(out output) (*renderer, error) {
+	rd := &renderer{kind: rq.kind, out: out, now: time.Now(), includeObject: rq.q.Get("includeObject")}
+	switch rd.includeObject {
+	case "", "Metadata", "None", "Object":
+	default:
+		return nil, apierrors.NewBadRequest(fmt.Sprintf("includeObject must be one of None, Metadata or Object, not %q", rd.includeObject))
+	}
+	if out.view == viewTable {
+		p, ok := printers.For(schema.GroupKind{Group: rq.kind.Group, Kind: rq.kind.Kind})
+		if !ok {
+			p = printers.Default()
+		}
+		rd.printer = p
+	}
+	return rd, nil
+}
+
+// served decodes a cached object into the served version.
+func (rd *renderer) served(o *storage.Object) (runtime.Object, error) {
+	obj, err := decodeStored(rd.kind.Storage, o)
+	if err != nil {
+		return nil, err
+	}
+	if rd.kind.FromStorage == nil {
+		return obj, nil
+	}
+	out, err := rd.kind.FromStorage(obj)
+	if err != nil {
+		return nil, err
+	}
+	out.GetObjectKind().SetGroupVersionKind(rd.kind.GroupVersionKind())
+	return out, nil
+}
+
+// objectJSON is the served-version JSON of a cached object.
+func (rd *renderer) objectJSON(o *storage.Object) ([]byte, error) {
+	if rd.kind.FromStorage == nil {
+		return o.JSON, nil
+	}
+	obj, err := rd.served(o)
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(obj)
+}
+
+// partialJSON is a PartialObjectMetadata of a cached object.
+func partialJSON(o *storage.Object) ([]byte, error) {
+	var m struct {
+		Metadata json.RawMessage `json:"metadata"`
+	}
+	if err := json.Unmarshal(o.JSON, &m); err != nil {
+		return nil, err
+	}
+	var b bytes.Buffer
+	b.Grow(len(m.Metadata) + 64)
+	b.WriteString(`{"kind":"PartialObjectMetadata","apiVersion":"meta.k8s.io/v1","metadata":`)
+	b.Write(m.Metadata)
+	b.WriteByte('}')
+	return b.Bytes(), nil
+}
+
+// viewJSON is one object in the negotiated view, for a list item or watch event.
+func (rd *renderer) viewJSON(o *storage.Object, headers bool) ([]byte, error) {
+	switch rd.out.view {
+	case viewPartial:
+		return partialJSON(o)
+	case viewTable:
+		row, err := rd.row(o)
+		if err != nil {
+			return nil, err
+		}
+		return rd.tableJSON([]metav1.TableRow{row}, metav1.ListMeta{ResourceVersion: strconv.FormatInt(o.RV, 10)}, headers)
+	}
+	return rd.objectJSON(o)
+}
+
+func (rd *renderer) row(o *storage.Object) (metav1.TableRow, error) {
+	obj, err := rd.served(o)
+	if err != nil {
+		return metav1.TableRow{}, err
+	}
+	cells, err := rd.printer.Row(obj, rd.now)
+	if err != nil {
+		return metav1.TableRow{}, err
+	}
+	row := metav1.TableRow{Cells: cells, Conditions: printers.RowConditions(obj)}
+	switch rd.includeObject {
+	case "None":
+	case "Object":
+		if row.Object.Raw, err = rd.objectJSON(o); err != nil {
+			return row, err
+		}
+	default:
+		if row.Object.Raw, err = partialJSON(o); err != nil {
+			return row, err
+		}
+	}
+	return row, nil
+}
+
+func (rd *renderer) tableJSON(rows []metav1.TableRow, lm metav1.ListMeta, headers bool) ([]byte, error) {
+	t := metav1.Table{
+		TypeMeta: metav1.TypeMeta{Kind: "Table", APIVersion: "meta.k8s.io/v1"},
+		ListMeta: lm,
+		Rows:     rows,
+	}
+	if headers {
+		t.ColumnDefinitions = rd.printer.Columns
+	}
+	if t.Rows == nil {
+		t.Rows = []metav1.TableRow{}
+	}
+	return json.Marshal(&t)
+}
+
+// list renders a LIST response.
+func (rd *renderer) list(res *storage.ListResult) ([]byte, error) {
+	lm := metav1.ListMeta{ResourceVersion: strconv.FormatInt(res.RV, 10), Continue: res.Continue, RemainingItemCount: res.Remaining}
+	if rd.out.view == viewTable {
+		rows := make([]metav1.TableRow, 0, len(res.Items))
+		for _, o := range res.Items {
+			row, err := rd.row(o)
+			if err != nil {
+				return nil, err
+			}
+			rows = append(rows, row)
+		}
+		return rd.tableJSON(rows, lm, true)
+	}
+	kind, apiVersion := rd.kind.ListKind, rd.kind.GroupVersion().String()
+	if rd.out.view == viewPartial {
+		kind, apiVersion = "PartialObjectMetadataList", "meta.k8s.io/v1"
+	}
+	lmJSON, err := json.Marshal(lm)
+	if err != nil {
+		return nil, err
+	}
+	size := 128 + len(lmJSON)
+	for _, o := range res.Items {
+		size += len(o.JSON) + 1
+	}
+	b := bytes.NewBuffer(make([]byte, 0, size))
+	fmt.Fprintf(b, `{"kind":%q,"apiVersion":%q,"metadata":`, kind, apiVersion)
+	b.Write(lmJSON)
+	b.WriteString(`,"items":[`)
+	for i, o := range res.Items {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		var item []byte
+		if rd.out.view == viewPartial {
+			item, err = partialJSON(o)
+		} else {
+			item, err = rd.objectJSON(o)
+		}
+		if err != nil {
+			return nil, err
+		}
+		b.Write(item)
+	}
+	b.WriteString("]}")
+	return b.Bytes(), nil
+}

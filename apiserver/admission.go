@@ -49,11 +49,9 @@ func (rq *request) namespaceOpen(ns, name string) error {
 	if err != nil {
 		return toAPIError(err, namespacesGR, ns)
 	}
-	var n corev1.Namespace
-	if err := jsonUnmarshal(o.JSON, &n); err != nil {
-		return err
-	}
-	if n.DeletionTimestamp != nil || n.Status.Phase == corev1.NamespaceTerminating {
+	// A namespace being deleted is always Terminating (see beginDelete), and its
+	// phase is a field the cache already holds: no need to decode it.
+	if o.Fields["status.phase"] == string(corev1.NamespaceTerminating) {
 		return apierrors.NewForbidden(rq.gr(), name, errors.New(
 			fmt.Sprintf("unable to create new content in namespace %s because it is being terminated", ns)))
 	}

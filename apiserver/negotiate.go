@@ -227,21 +227,13 @@ func (d *decoder) decodeInto(r *http.Request, data []byte, into runtime.Object, 
 	return decodeJSONInto(js, into, fv, strictYAML)
 }
 
-// decodeJSONInto decodes JSON into into (see decodeInto).
+// decodeJSONInto decodes JSON into into (see decodeInto). The body's apiVersion
+// and kind, when given, must be into's: they decode into its inline TypeMeta,
+// so one pass over the body does both.
 func decodeJSONInto(js []byte, into runtime.Object, fv fieldValidation, strict []string) ([]string, error) {
 	gvk := into.GetObjectKind().GroupVersionKind()
-	var tm struct {
-		APIVersion string `json:"apiVersion"`
-		Kind       string `json:"kind"`
-	}
-	if err := json.Unmarshal(js, &tm); err != nil {
-		return nil, apierrors.NewBadRequest(fmt.Sprintf("%s in version %q cannot be handled as a %s: %v", gvk.Kind, gvk.Version, gvk.Kind, err))
-	}
-	if tm.APIVersion != "" && tm.APIVersion != gvk.GroupVersion().String() {
-		return nil, apierrors.NewBadRequest(fmt.Sprintf("the API version in the data (%s) does not match the expected API version (%s)", tm.APIVersion, gvk.GroupVersion()))
-	}
-	if tm.Kind != "" && tm.Kind != gvk.Kind {
-		return nil, apierrors.NewBadRequest(fmt.Sprintf("the kind in the data (%s) does not match the expected kind (%s)", tm.Kind, gvk.Kind))
+	cannot := func(err error) error {
+		return apierrors.NewBadRequest(fmt.Sprintf("%s in version %q cannot be handled as a %s: %v", gvk.Kind, gvk.Version, gvk.Kind, err))
 	}
 	var strictErrs []error
 	var err error
@@ -251,7 +243,18 @@ func decodeJSONInto(js []byte, into runtime.Object, fv fieldValidation, strict [
 		strictErrs, err = kjson.UnmarshalStrict(js, into, kjson.DisallowDuplicateFields, kjson.DisallowUnknownFields)
 	}
 	if err != nil {
-		return nil, apierrors.NewBadRequest(fmt.Sprintf("%s in version %q cannot be handled as a %s: %v", gvk.Kind, gvk.Version, gvk.Kind, err))
+		// A body of another kind fails to decode for that reason; say so.
+		var tm metav1.TypeMeta
+		if json.Unmarshal(js, &tm) == nil {
+			if terr := checkTypeMeta(tm, gvk); terr != nil {
+				return nil, terr
+			}
+		}
+		return nil, cannot(err)
+	}
+	got := into.GetObjectKind().GroupVersionKind()
+	if terr := checkTypeMeta(metav1.TypeMeta{APIVersion: got.GroupVersion().String(), Kind: got.Kind}, gvk); terr != nil && !got.Empty() {
+		return nil, terr
 	}
 	into.GetObjectKind().SetGroupVersionKind(gvk)
 	for _, e := range strictErrs {
@@ -265,6 +268,17 @@ func decodeJSONInto(js []byte, into runtime.Object, fv fieldValidation, strict [
 			gvk.Kind, gvk.Version, gvk.Kind, strings.Join(strict, ", ")))
 	}
 	return strict, nil
+}
+
+// checkTypeMeta requires a body's apiVersion and kind, where set, to be want's.
+func checkTypeMeta(tm metav1.TypeMeta, want schema.GroupVersionKind) error {
+	if tm.APIVersion != "" && tm.APIVersion != "/" && tm.APIVersion != want.GroupVersion().String() {
+		return apierrors.NewBadRequest(fmt.Sprintf("the API version in the data (%s) does not match the expected API version (%s)", tm.APIVersion, want.GroupVersion()))
+	}
+	if tm.Kind != "" && tm.Kind != want.Kind {
+		return apierrors.NewBadRequest(fmt.Sprintf("the kind in the data (%s) does not match the expected kind (%s)", tm.Kind, want.Kind))
+	}
+	return nil
 }
 
 // addWarnings sets Warning headers the way upstream does.

@@ -1,6 +1,7 @@
 package apiserver
 
 import (
+	"bufio"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -57,6 +58,19 @@ func (rq *request) list() {
 	res, err := rq.cache.List(rq.ctx(), opts)
 	if err != nil {
 		rq.fail(err)
+		return
+	}
+	if rd.streamable() {
+		// Large lists are written as they are produced rather than built in
+		// memory first. An error midway can only cut the response short.
+		rq.w.Header().Set("Content-Type", out.contentType())
+		rq.w.WriteHeader(http.StatusOK)
+		bw := bufio.NewWriterSize(rq.w, 64*1024)
+		if err := rd.writeList(bw, res); err != nil {
+			rq.s.logf("list %s: %v", rq.gr(), err)
+			panic(http.ErrAbortHandler)
+		}
+		_ = bw.Flush()
 		return
 	}
 	body, err := rd.list(res)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
 	"strconv"
 	"time"
 
@@ -144,17 +145,43 @@ func (rd *renderer) tableJSON(rows []metav1.TableRow, lm metav1.ListMeta, header
 
 // list renders a LIST response.
 func (rd *renderer) list(res *storage.ListResult) ([]byte, error) {
+	size := 256
+	for _, o := range res.Items {
+		size += len(o.JSON) + 1
+	}
+	b := bytes.NewBuffer(make([]byte, 0, size))
+	if err := rd.writeList(b, res); err != nil {
+		return nil, err
+	}
+	return b.Bytes(), nil
+}
+
+// streamable reports whether a LIST can be written as it is produced: plain
+// JSON, not re-indented or converted to YAML.
+func (rd *renderer) streamable() bool {
+	return rd.out.media == mediaJSON && !rd.out.pretty && rd.out.view != viewTable
+}
+
+// writeList writes a LIST response's JSON to w. Items are written as the cache
+// holds them, less their kind and apiVersion (the list says those, and upstream
+// leaves them out too).
+func (rd *renderer) writeList(w io.Writer, res *storage.ListResult) error {
 	lm := metav1.ListMeta{ResourceVersion: strconv.FormatInt(res.RV, 10), Continue: res.Continue, RemainingItemCount: res.Remaining}
 	if rd.out.view == viewTable {
 		rows := make([]metav1.TableRow, 0, len(res.Items))
 		for _, o := range res.Items {
 			row, err := rd.row(o)
 			if err != nil {
-				return nil, err
+				return err
 			}
 			rows = append(rows, row)
 		}
-		return rd.tableJSON(rows, lm, true)
+		data, err := rd.tableJSON(rows, lm, true)
+		if err != nil {
+			return err
+		}
+		_, err = w.Write(data)
+		return err
 	}
 	kind, apiVersion := rd.kind.ListKind, rd.kind.GroupVersion().String()
 	if rd.out.view == viewPartial {
@@ -162,19 +189,15 @@ func (rd *renderer) list(res *storage.ListResult) ([]byte, error) {
 	}
 	lmJSON, err := json.Marshal(lm)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	size := 128 + len(lmJSON)
-	for _, o := range res.Items {
-		size += len(o.JSON) + 1
-	}
-	b := bytes.NewBuffer(make([]byte, 0, size))
-	fmt.Fprintf(b, `{"kind":%q,"apiVersion":%q,"metadata":`, kind, apiVersion)
-	b.Write(lmJSON)
-	b.WriteString(`,"items":[`)
+	typeMeta := []byte(fmt.Sprintf(`{"kind":%q,"apiVersion":%q,`, rd.kind.Kind, apiVersion))
+	fmt.Fprintf(w, `{"kind":%q,"apiVersion":%q,"metadata":`, kind, apiVersion)
+	w.Write(lmJSON)
+	io.WriteString(w, `,"items":[`)
 	for i, o := range res.Items {
 		if i > 0 {
-			b.WriteByte(',')
+			io.WriteString(w, ",")
 		}
 		var item []byte
 		if rd.out.view == viewPartial {
@@ -183,10 +206,16 @@ func (rd *renderer) list(res *storage.ListResult) ([]byte, error) {
 			item, err = rd.objectJSON(o)
 		}
 		if err != nil {
-			return nil, err
+			return err
 		}
-		b.Write(item)
+		if rd.out.view == viewObject && bytes.HasPrefix(item, typeMeta) {
+			io.WriteString(w, "{")
+			item = item[len(typeMeta):]
+		}
+		if _, err := w.Write(item); err != nil {
+			return err
+		}
 	}
-	b.WriteString("]}")
-	return b.Bytes(), nil
+	_, err = io.WriteString(w, "]}")
+	return err
 }

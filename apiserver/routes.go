@@ -3,6 +3,7 @@ package apiserver
 import (
 	"fmt"
 	"net/http"
+	"net/http/pprof"
 	"runtime"
 	"strings"
 
@@ -47,6 +48,14 @@ func (s *Server) routes() http.Handler {
 	r.Path("/apis/{group}").Methods(http.MethodGet).HandlerFunc(s.serveGroup)
 	r.Path("/apis/{group}/{version}").Methods(http.MethodGet).HandlerFunc(s.serveVersion)
 	r.PathPrefix("/openapi/").Handler(s.openapi)
+	// Profiling, as kube-apiserver's --profiling: authenticated like every path
+	// that is not a health check.
+	r.Path("/debug/pprof/").HandlerFunc(pprof.Index)
+	r.Path("/debug/pprof/cmdline").HandlerFunc(pprof.Cmdline)
+	r.Path("/debug/pprof/profile").HandlerFunc(pprof.Profile)
+	r.Path("/debug/pprof/symbol").HandlerFunc(pprof.Symbol)
+	r.Path("/debug/pprof/trace").HandlerFunc(pprof.Trace)
+	r.PathPrefix("/debug/pprof/").HandlerFunc(pprof.Index)
 	r.PathPrefix("/api/").HandlerFunc(s.serveResource)
 	r.PathPrefix("/apis/").HandlerFunc(s.serveResource)
 	r.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {

@@ -114,14 +114,14 @@ type Server struct {
 
 // Start starts an apiserver and returns once it listens; Ready tells when it
 // serves. It stops when ctx ends; Wait returns then.
-func Start(ctx context.Context, cfg Config) (s *Server, err error) {
+func Start(ctx context.Context, cfg Config) (*Server, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
 	if cfg.Storage.History.Max == 0 {
 		cfg.Storage = storage.DefaultConfig()
 	}
-	s = &Server{
+	s := &Server{
 		cfg:      cfg,
 		registry: schemas.Builtin(),
 		caches:   make(map[schema.GroupResource]*storage.Cache),
@@ -129,8 +129,9 @@ func Start(ctx context.Context, cfg Config) (s *Server, err error) {
 		ready:    make(chan struct{}),
 		stopped:  make(chan struct{}),
 	}
+	started := false
 	defer func() {
-		if err != nil {
+		if !started {
 			s.closeBackends()
 		}
 	}()
@@ -165,6 +166,7 @@ func Start(ctx context.Context, cfg Config) (s *Server, err error) {
 	}
 	s.handler = s.buildHandler()
 
+	started = true
 	runCtx, cancel := context.WithCancel(ctx)
 	srv := &http.Server{
 		Handler:           s.handler,

@@ -1,10 +1,10 @@
 package apiserver
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"net/http"
 	"strconv"
@@ -65,7 +65,8 @@ func (rq *request) watch() {
 	w.WriteHeader(http.StatusOK)
 	rc := http.NewResponseController(w)
 	_ = rc.Flush()
-	bw := bufio.NewWriterSize(w, 32*1024)
+	// The response writer buffers already (HTTP/1.1 and HTTP/2 alike); events are
+	// written into it and flushed once per batch.
 	headers := true
 	var buf []storage.Event
 	for {
@@ -74,7 +75,7 @@ func (rq *request) watch() {
 			return
 		}
 		for i := range evs {
-			if err := rq.writeEvent(bw, rd, &evs[i], headers); err != nil {
+			if err := rq.writeEvent(w, rd, &evs[i], headers); err != nil {
 				rq.s.logf("watch %s: %v", rq.gr(), err)
 				return
 			}
@@ -82,7 +83,7 @@ func (rq *request) watch() {
 				headers = false
 			}
 		}
-		if bw.Flush() != nil || rc.Flush() != nil {
+		if rc.Flush() != nil {
 			return
 		}
 		buf = evs
@@ -96,7 +97,7 @@ var eventPrefix = map[storage.EventType][]byte{
 	storage.Bookmark: []byte(`{"type":"BOOKMARK","object":`),
 }
 
-func (rq *request) writeEvent(bw *bufio.Writer, rd *renderer, e *storage.Event, headers bool) error {
+func (rq *request) writeEvent(w io.Writer, rd *renderer, e *storage.Event, headers bool) error {
 	var obj []byte
 	var err error
 	if e.Type == storage.Bookmark {
@@ -107,9 +108,13 @@ func (rq *request) writeEvent(bw *bufio.Writer, rd *renderer, e *storage.Event, 
 	if err != nil {
 		return err
 	}
-	bw.Write(eventPrefix[e.Type])
-	bw.Write(obj)
-	_, err = bw.WriteString("}\n")
+	if _, err := w.Write(eventPrefix[e.Type]); err != nil {
+		return err
+	}
+	if _, err := w.Write(obj); err != nil {
+		return err
+	}
+	_, err = io.WriteString(w, "}\n")
 	return err
 }
 

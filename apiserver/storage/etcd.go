@@ -64,7 +64,11 @@ func StartEmbedded(ctx context.Context, dir string) (*Embedded, error) {
 	cfg.TickMs = 10
 	cfg.ElectionMs = 100
 	cfg.MaxRequestBytes = maxRequestBytes
-	cfg.SnapshotCount = 10000
+	// etcd keeps the raft log in memory until a snapshot, then keeps catch-up
+	// entries for slow followers. A single member has no follower: snapshot
+	// often and keep few, which bounds that memory to a few megabytes.
+	cfg.SnapshotCount = 2000
+	cfg.SnapshotCatchUpEntries = 100
 	e, err := embed.StartEtcd(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("starting embedded etcd in %s: %w", dir, err)

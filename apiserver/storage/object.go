@@ -7,6 +7,7 @@ import (
 	"strconv"
 
 	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -89,18 +90,40 @@ func setRV(obj runtime.Object, rv int64) error {
 	return nil
 }
 
-// newObject builds the cached form of a typed object whose resourceVersion is rv.
-// It sets rv on obj.
+// newObject builds the cached form of a typed object whose resourceVersion is rv
+// (0 leaves it unset). It sets rv on obj.
 func (r *Resource) newObject(obj runtime.Object, rv int64) (*Object, error) {
 	m, err := meta.Accessor(obj)
 	if err != nil {
 		return nil, err
 	}
-	m.SetResourceVersion(strconv.FormatInt(rv, 10))
+	if rv != 0 {
+		m.SetResourceVersion(strconv.FormatInt(rv, 10))
+	}
 	data, err := json.Marshal(obj)
 	if err != nil {
 		return nil, fmt.Errorf("encoding %s %s: %w", r.Name, m.GetName(), err)
 	}
+	return r.objectOf(obj, m, data, rv), nil
+}
+
+// writtenObject builds the cached form of an object this process just stored as
+// data (its JSON without resourceVersion) at revision rv, without encoding it
+// again: the resourceVersion is spliced in.
+func (r *Resource) writtenObject(obj runtime.Object, data []byte, rv int64) (*Object, error) {
+	served, ok := insertRV(data, rv)
+	if !ok {
+		return r.newObject(obj, rv)
+	}
+	m, err := meta.Accessor(obj)
+	if err != nil {
+		return nil, err
+	}
+	m.SetResourceVersion(strconv.FormatInt(rv, 10))
+	return r.objectOf(obj, m, served, rv), nil
+}
+
+func (r *Resource) objectOf(obj runtime.Object, m metav1.Object, data []byte, rv int64) *Object {
 	o := &Object{
 		Namespace: m.GetNamespace(),
 		Name:      m.GetName(),
@@ -121,7 +144,38 @@ func (r *Resource) newObject(obj runtime.Object, rv int64) (*Object, error) {
 		fs["metadata.namespace"] = o.Namespace
 	}
 	o.Fields = fs
-	return o, nil
+	return o
+}
+
+// insertRV adds metadata.resourceVersion to JSON encoded without one. ObjectMeta
+// encodes uid right before resourceVersion, and the fields before uid (name,
+// generateName, namespace, selfLink) are plain strings that cannot hold a quote
+// or a brace, so the first "uid" key after "metadata":{ with no brace or bracket
+// in between is metadata's own. It reports false when the JSON has no such uid.
+func insertRV(data []byte, rv int64) ([]byte, bool) {
+	const metaKey, uidKey = `"metadata":{`, `"uid":"`
+	m := bytes.Index(data, []byte(metaKey))
+	if m < 0 {
+		return nil, false
+	}
+	start := m + len(metaKey)
+	u := bytes.Index(data[start:], []byte(uidKey))
+	if u < 0 || bytes.ContainsAny(data[start:start+u], "{[") {
+		return nil, false
+	}
+	vStart := start + u + len(uidKey)
+	end := bytes.IndexByte(data[vStart:], '"')
+	if end < 0 {
+		return nil, false
+	}
+	at := vStart + end + 1
+	v := strconv.FormatInt(rv, 10)
+	out := make([]byte, 0, len(data)+len(v)+22)
+	out = append(out, data[:at]...)
+	out = append(out, `,"resourceVersion":"`...)
+	out = append(out, v...)
+	out = append(out, '"')
+	return append(out, data[at:]...), true
 }
 
 // withRV returns a copy of o whose resourceVersion is rv, for the last state of a

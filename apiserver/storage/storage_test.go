@@ -617,3 +617,33 @@ func TestStripAndSetRV(t *testing.T) {
 		t.Errorf("withRV = %s@%d; want %s@345", got, o.RV, want)
 	}
 }
+
+func TestInsertRVMatchesEncoding(t *testing.T) {
+	r := &Resource{Name: "configmaps", Namespaced: true, New: func() runtime.Object { return &corev1.ConfigMap{} }}
+	for _, c := range []*corev1.ConfigMap{
+		cm("ns", "a", map[string]string{"k": "v"}, map[string]string{"l": "1"}),
+		{TypeMeta: metav1.TypeMeta{Kind: "ConfigMap", APIVersion: "v1"}, ObjectMeta: metav1.ObjectMeta{
+			Name: "b", Namespace: "ns", UID: "0f3c-uid", Generation: 3,
+			OwnerReferences: []metav1.OwnerReference{{UID: "owner-uid", Name: "o", Kind: "K", APIVersion: "v1"}}}},
+	} {
+		c.UID = "1234-5678"
+		data, err := encodeForStorage(c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		spliced, err := r.writtenObject(c.DeepCopy(), data, 42)
+		if err != nil {
+			t.Fatal(err)
+		}
+		encoded, err := r.newObject(c.DeepCopy(), 42)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(spliced.JSON) != string(encoded.JSON) {
+			t.Errorf("spliced = %s; want %s", spliced.JSON, encoded.JSON)
+		}
+	}
+	if _, ok := insertRV([]byte(`{"metadata":{"name":"x"},"spec":{"uid":"y"}}`), 1); ok {
+		t.Error("insertRV accepted a uid outside metadata")
+	}
+}

@@ -76,7 +76,7 @@ func (c *Cache) Create(ctx context.Context, obj runtime.Object, opts WriteOption
 		}
 		return nil, claimError(key, claims, resp.Responses[1:])
 	}
-	return c.written(etcdKey, obj, resp.Header.Revision)
+	return c.written(etcdKey, obj, data, resp.Header.Revision)
 }
 
 // GuaranteedUpdate applies update to the object at key until it succeeds without
@@ -151,7 +151,7 @@ func (c *Cache) GuaranteedUpdate(ctx context.Context, key string, opts UpdateOpt
 			return nil, err
 		}
 		if resp.Succeeded {
-			return c.written(etcdKey, next, resp.Header.Revision)
+			return c.written(etcdKey, next, data, resp.Header.Revision)
 		}
 		kvs := resp.Responses[0].GetResponseRange().Kvs
 		switch {
@@ -284,8 +284,8 @@ func (c *Cache) txn(ctx context.Context, op string, cmps []clientv3.Cmp, ops, el
 
 // written builds the stored state of obj at revision rv and hands it to the watch
 // cache, which then need not decode the event this write produces.
-func (c *Cache) written(etcdKey string, obj runtime.Object, rv int64) (*Object, error) {
-	o, err := c.res.newObject(obj, rv)
+func (c *Cache) written(etcdKey string, obj runtime.Object, data []byte, rv int64) (*Object, error) {
+	o, err := c.res.writtenObject(obj, data, rv)
 	if err != nil {
 		return nil, err
 	}

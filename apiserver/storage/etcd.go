@@ -132,7 +132,7 @@ var benign = []string{
 
 func (q quietCore) Check(e zapcore.Entry, ce *zapcore.CheckedEntry) *zapcore.CheckedEntry {
 	for _, m := range benign {
-		if e.Message == m {
+		if strings.HasPrefix(e.Message, m) {
 			return ce
 		}
 	}

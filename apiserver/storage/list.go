@@ -258,7 +258,17 @@ func (c *Cache) listAt(ctx context.Context, opts ListOptions, start string, at i
 				continue
 			}
 			if limit > 0 && int64(len(res.Items)) == limit {
-				res.Continue = encodeContinue(at, res.Items[len(res.Items)-1].Key+"\x00")
+				last := res.Items[len(res.Items)-1].Key + "\x00"
+				res.Continue = encodeContinue(at, last)
+				if !opts.hasSelectors() {
+					t := time.Now()
+					cr, err := c.store.kv.Get(ctx, c.res.Prefix+last, clientv3.WithRange(end), clientv3.WithRev(at), clientv3.WithCountOnly())
+					c.store.metrics.observeEtcd("count", c.res.Name, t, err)
+					if err != nil {
+						return nil, err
+					}
+					res.Remaining = &cr.Count
+				}
 				return res, nil
 			}
 			res.Items = append(res.Items, o)

@@ -62,11 +62,11 @@ func claimsOfPod(obj runtime.Object) []string {
 }
 
 // newFixture starts a Store with configmaps and pods under a fresh prefix.
-func newFixture(t *testing.T, tune func(*Config)) *fixture {
+func newFixture(t testing.TB, tune func(*Config)) *fixture {
 	return newFixtureAt(t, fmt.Sprintf("/t%d/", prefixN.Add(1)), tune)
 }
 
-func newFixtureAt(t *testing.T, prefix string, tune func(*Config)) *fixture {
+func newFixtureAt(t testing.TB, prefix string, tune func(*Config)) *fixture {
 	t.Helper()
 	e := embedded(t)
 	cfg := DefaultConfig()
@@ -334,6 +334,14 @@ func TestContinueAfterChangesReadsTheOldState(t *testing.T) {
 	}
 	if want := "[cm-3 cm-4 cm-5]"; fmt.Sprint(got) != want || rest.RV != first.RV {
 		t.Fatalf("second page = %v at %d; want %s at %d", got, rest.RV, want, first.RV)
+	}
+	// A page read from etcd still says how many items follow it.
+	page, err := f.cms.List(ctx, ListOptions{Limit: 1, Continue: first.Continue})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if page.Remaining == nil || *page.Remaining != 2 || page.Continue == "" {
+		t.Fatalf("one-item page from etcd: remaining %v, continue %q; want 2 and a token", page.Remaining, page.Continue)
 	}
 	if _, err := f.cms.List(ctx, ListOptions{Continue: "not-a-token"}); CodeOf(err) != CodeInvalid {
 		t.Fatalf("bad continue: err = %v; want invalid", err)

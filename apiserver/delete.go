@@ -1,8 +1,10 @@
 package apiserver
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
+	"mime"
 	"net/http"
 	"slices"
 	"strconv"
@@ -47,13 +49,9 @@ func (rq *request) deleteOptions() (metav1.DeleteOptions, bool, error) {
 		return opts, false, err
 	}
 	if len(body) > 0 {
-		js, _, err := toJSON(rq.r.Header.Get("Content-Type"), body)
+		fromBody, err := decodeDeleteOptions(rq.r.Header.Get("Content-Type"), body)
 		if err != nil {
 			return opts, false, err
-		}
-		var fromBody metav1.DeleteOptions
-		if err := kjson.UnmarshalCaseSensitivePreserveInts(js, &fromBody); err != nil {
-			return opts, false, apierrors.NewBadRequest(fmt.Sprintf("decoding DeleteOptions: %v", err))
 		}
 		if fromBody.GracePeriodSeconds != nil {
 			opts.GracePeriodSeconds = fromBody.GracePeriodSeconds
@@ -121,6 +119,42 @@ func (rq *request) delete() {
 		return
 	}
 	rq.respond(out, http.StatusOK, o)
+}
+
+// protobufMagic starts every protobuf-encoded Kubernetes object: the bytes
+// "k8s\x00", then a runtime.Unknown envelope.
+var protobufMagic = []byte("k8s\x00")
+
+// decodeDeleteOptions reads the DeleteOptions of a DELETE body in any encoding a
+// client sends: JSON, YAML, or protobuf, which client-go's typed clients use for
+// built-in kinds. The envelope's apiVersion is not checked: upstream accepts
+// DeleteOptions of any group version (meta.k8s.io/v1, v1, apps/v1, ...).
+func decodeDeleteOptions(contentType string, body []byte) (metav1.DeleteOptions, error) {
+	var opts metav1.DeleteOptions
+	if media, _, _ := mime.ParseMediaType(contentType); media == mediaProtobuf {
+		var unk runtime.Unknown
+		if !bytes.HasPrefix(body, protobufMagic) {
+			return opts, apierrors.NewBadRequest("decoding DeleteOptions: the protobuf body lacks the k8s envelope")
+		}
+		if err := unk.Unmarshal(body[len(protobufMagic):]); err != nil {
+			return opts, apierrors.NewBadRequest(fmt.Sprintf("decoding DeleteOptions: %v", err))
+		}
+		if unk.Kind != "" && unk.Kind != "DeleteOptions" {
+			return opts, apierrors.NewBadRequest(fmt.Sprintf("the body is a %s, not DeleteOptions", unk.Kind))
+		}
+		if err := opts.Unmarshal(unk.Raw); err != nil {
+			return opts, apierrors.NewBadRequest(fmt.Sprintf("decoding DeleteOptions: %v", err))
+		}
+		return opts, nil
+	}
+	js, _, err := toJSON(contentType, body)
+	if err != nil {
+		return opts, err
+	}
+	if err := kjson.UnmarshalCaseSensitivePreserveInts(js, &opts); err != nil {
+		return opts, apierrors.NewBadRequest(fmt.Sprintf("decoding DeleteOptions: %v", err))
+	}
+	return opts, nil
 }
 
 var errDeleteNow = errors.New("delete now")
@@ -300,7 +334,11 @@ func (rq *request) deleteIfFinalized(o *storage.Object) (*storage.Object, error)
 		return o, nil
 	}
 	d, err := rq.cache.Delete(rq.ctx(), o.Key, storage.WriteOptions{}, func(cur runtime.Object) error {
-		if mustMeta(cur).GetResourceVersion() != strconv.FormatInt(o.RV, 10) {
+		// Delete first looks at the cache, which may not have seen the update
+		// yet: an older state passes here, fails storage's compare on the
+		// revision and comes back fresh from etcd. Only a newer state stops us.
+		rv, err := strconv.ParseInt(mustMeta(cur).GetResourceVersion(), 10, 64)
+		if err != nil || rv > o.RV {
 			return errRetryDelete
 		}
 		return nil

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"reflect"
+	"slices"
 	"sort"
 	"strings"
 
@@ -151,7 +152,7 @@ func resourceList(gv schema.GroupVersion, kinds []*schemas.Kind) *metav1.APIReso
 	for _, k := range kinds {
 		l.APIResources = append(l.APIResources, metav1.APIResource{
 			Name: k.Resource, SingularName: k.SingularName, Namespaced: k.Namespaced, Kind: k.Kind,
-			Verbs: k.Verbs(), ShortNames: k.ShortNames, Categories: k.Categories,
+			Verbs: verbsOf(k), ShortNames: k.ShortNames, Categories: k.Categories,
 			StorageVersionHash: storageVersionHash(k),
 		})
 		for _, sub := range k.Subresources {
@@ -176,7 +177,7 @@ func aggregatedVersion(gv schema.GroupVersion, kinds []*schemas.Kind) apidiscove
 		r := apidiscoveryv2.APIResourceDiscovery{
 			Resource: k.Resource, SingularResource: k.SingularName, Scope: scope,
 			ResponseKind: &metav1.GroupVersionKind{Group: gv.Group, Version: gv.Version, Kind: k.Kind},
-			Verbs:        k.Verbs(), ShortNames: k.ShortNames, Categories: k.Categories,
+			Verbs:        verbsOf(k), ShortNames: k.ShortNames, Categories: k.Categories,
 		}
 		for _, sub := range k.Subresources {
 			info := subresources[sub]
@@ -189,6 +190,16 @@ func aggregatedVersion(gv schema.GroupVersion, kinds []*schemas.Kind) apidiscove
 		v.Resources = append(v.Resources, r)
 	}
 	return v
+}
+
+// verbsOf is the verbs discovery and OpenAPI list for a kind: upstream serves
+// no deletecollection of namespaces (deleteCollection refuses it too).
+func verbsOf(k *schemas.Kind) []string {
+	verbs := k.Verbs()
+	if k.GroupResource() == namespacesGR {
+		verbs = slices.DeleteFunc(verbs, func(v string) bool { return v == "deletecollection" })
+	}
+	return verbs
 }
 
 // storageVersionHash is upstream's: the first 8 bytes of the SHA-256 of the
@@ -247,7 +258,7 @@ func newOpenAPI(reg *schemas.Registry) (http.Handler, error) {
 			Group: k.Group, Version: k.Version, Resource: k.Resource, Kind: k.Kind, Namespaced: k.Namespaced,
 			Type:                reflect.TypeOf(k.New()).Elem(),
 			ListType:            reflect.TypeOf(k.NewList()).Elem(),
-			Verbs:               k.Verbs(),
+			Verbs:               verbsOf(k),
 			DeleteReturnsObject: k.Storage.ReturnDeletedObject,
 		}
 		for _, sub := range k.Subresources {

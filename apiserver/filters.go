@@ -2,11 +2,15 @@ package apiserver
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"net/http"
 	"runtime/debug"
 	"strings"
+	"sync"
+	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -48,7 +52,7 @@ func (s *Server) buildHandler() http.Handler {
 	h := s.routes()
 	h = withLimits(h, 400)
 	h = withAuthorization(h, s.cfg.Authorizer)
-	h = withAuthentication(h)
+	h = withAuthentication(h, newCertAuthenticator(s.ca.Pool()))
 	h = s.metrics.filter(h)
 	h = withRequestInfo(h)
 	return withRecover(h, s.logf)
@@ -79,12 +83,11 @@ func withRequestInfo(next http.Handler) http.Handler {
 }
 
 // withAuthentication accepts client certificates signed by the cluster CA; the
-// certificate's CN is the user and its O entries the groups.
-func withAuthentication(next http.Handler) http.Handler {
+// certificate's CN is the user and its O entries the groups. Anything else gets
+// 401, except on the public paths.
+func withAuthentication(next http.Handler, authn *certAuthenticator) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.TLS != nil && len(r.TLS.VerifiedChains) > 0 && len(r.TLS.VerifiedChains[0]) > 0 {
-			leaf := r.TLS.VerifiedChains[0][0]
-			u := &User{Name: leaf.Subject.CommonName, Groups: append([]string{"system:authenticated"}, leaf.Subject.Organization...)}
+		if u, ok := authn.authenticate(r.TLS); ok {
 			next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), userKey{}, u)))
 			return
 		}
@@ -94,6 +97,58 @@ func withAuthentication(next http.Handler) http.Handler {
 		}
 		writeError(w, r, apierrors.NewUnauthorized("Unauthorized"))
 	})
+}
+
+// certAuthenticator verifies client certificates against the cluster CA and
+// remembers the ones it verified, so that a connection's requests after the
+// first cost a map lookup.
+type certAuthenticator struct {
+	roots *x509.CertPool
+	mu    sync.Mutex
+	users map[string]*User // by the certificate's signature
+}
+
+// maxCachedCerts bounds the verified certificates remembered.
+const maxCachedCerts = 4096
+
+func newCertAuthenticator(roots *x509.CertPool) *certAuthenticator {
+	return &certAuthenticator{roots: roots, users: make(map[string]*User)}
+}
+
+func (a *certAuthenticator) authenticate(cs *tls.ConnectionState) (*User, bool) {
+	if cs == nil || len(cs.PeerCertificates) == 0 {
+		return nil, false
+	}
+	leaf := cs.PeerCertificates[0]
+	now := time.Now()
+	if now.Before(leaf.NotBefore) || now.After(leaf.NotAfter) {
+		return nil, false
+	}
+	key := string(leaf.Signature)
+	a.mu.Lock()
+	u, ok := a.users[key]
+	a.mu.Unlock()
+	if ok {
+		return u, true
+	}
+	inter := x509.NewCertPool()
+	for _, c := range cs.PeerCertificates[1:] {
+		inter.AddCert(c)
+	}
+	if _, err := leaf.Verify(x509.VerifyOptions{
+		Roots: a.roots, Intermediates: inter, CurrentTime: now,
+		KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
+	}); err != nil {
+		return nil, false
+	}
+	u = &User{Name: leaf.Subject.CommonName, Groups: append([]string{"system:authenticated"}, leaf.Subject.Organization...)}
+	a.mu.Lock()
+	if len(a.users) >= maxCachedCerts {
+		clear(a.users)
+	}
+	a.users[key] = u
+	a.mu.Unlock()
+	return u, true
 }
 
 func withAuthorization(next http.Handler, a Authorizer) http.Handler {

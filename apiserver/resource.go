@@ -26,8 +26,10 @@ type request struct {
 	q     url.Values
 	// namespace is "" for cluster-scoped kinds.
 	namespace, name string
-	// randomClaims are the claims the last allocation picked at random.
+	// randomClaims are the claims the last allocation picked at random, and
+	// allocations counts the allocations tried (see wideAfter).
 	randomClaims map[string]bool
+	allocations  int
 }
 
 func (rq *request) ctx() context.Context { return rq.r.Context() }
@@ -59,6 +61,12 @@ func (s *Server) serveResource(w http.ResponseWriter, r *http.Request) {
 	}
 	rq := &request{s: s, w: w, r: r, ri: ri, kind: kind, cache: s.caches[kind.Storage.GroupResource], q: r.URL.Query(),
 		namespace: ri.Namespace, name: ri.Name}
+	// A cluster-scoped kind has no path under a namespace; the namespace of
+	// /api/v1/namespaces/NAME is the namespace itself.
+	if !kind.Namespaced && ri.Namespace != "" && (kind.GroupResource() != namespacesGR || ri.Name != ri.Namespace) {
+		writeError(w, r, errNotFoundPath())
+		return
+	}
 	if !kind.Namespaced {
 		rq.namespace = ""
 	} else if rq.namespace == "" && ri.Name != "" {
@@ -77,15 +85,24 @@ func (s *Server) serveResource(w http.ResponseWriter, r *http.Request) {
 	case "watch":
 		rq.watch()
 	case "create":
-		if kind.Namespaced && rq.namespace == "" {
+		// POST goes to the collection: upstream serves no POST on an object's
+		// path, nor on a namespaced kind's all-namespaces path.
+		if kind.Namespaced && rq.namespace == "" || rq.name != "" {
 			rq.methodNotAllowed()
 			return
 		}
 		rq.create()
-	case "update":
-		rq.update("")
-	case "patch":
-		rq.patch("")
+	case "update", "patch":
+		// PUT and PATCH go to one object, never to a collection.
+		if rq.name == "" {
+			rq.methodNotAllowed()
+			return
+		}
+		if ri.Verb == "update" {
+			rq.update("")
+		} else {
+			rq.patch("")
+		}
 	case "delete":
 		rq.delete()
 	case "deletecollection":

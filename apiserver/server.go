@@ -48,6 +48,11 @@ type Config struct {
 	// Storage tunes the watch-cache database; KV, Watcher and Registerer are set
 	// by the server. Zero means storage.DefaultConfig.
 	Storage storage.Config
+	// DefaultNotReadyTolerationSeconds and DefaultUnreachableTolerationSeconds
+	// are how long pods that do not say otherwise tolerate a not-ready or
+	// unreachable node before eviction.
+	DefaultNotReadyTolerationSeconds    int64
+	DefaultUnreachableTolerationSeconds int64
 	// Authorizer decides what an authenticated user may do; nil allows
 	// everything to every authenticated user.
 	Authorizer Authorizer
@@ -64,6 +69,9 @@ func DefaultConfig() Config {
 		ServiceCIDR:   "10.43.0.0/16",
 		NodePortRange: "30000-32767",
 		Storage:       storage.DefaultConfig(),
+
+		DefaultNotReadyTolerationSeconds:    300,
+		DefaultUnreachableTolerationSeconds: 300,
 	}
 }
 
@@ -83,6 +91,9 @@ func (c *Config) Validate() error {
 	}
 	if _, _, err := parsePortRange(c.NodePortRange); err != nil {
 		return err
+	}
+	if c.DefaultNotReadyTolerationSeconds < 0 || c.DefaultUnreachableTolerationSeconds < 0 {
+		return errors.New("apiserver: default toleration seconds must not be negative")
 	}
 	return nil
 }
@@ -291,10 +302,13 @@ func (s *Server) setUpPKI(port int) (*tls.Config, error) {
 	}
 	return &tls.Config{
 		Certificates: []tls.Certificate{cert},
-		ClientAuth:   tls.VerifyClientCertIfGiven,
-		ClientCAs:    ca.Pool(),
-		MinVersion:   tls.VersionTLS12,
-		NextProtos:   []string{"h2", "http/1.1"},
+		// Ask for a client certificate but verify it in authentication, as
+		// upstream does: a certificate from another CA then gets 401, not a
+		// failed handshake, and the health checks stay reachable.
+		ClientAuth: tls.RequestClientCert,
+		ClientCAs:  ca.Pool(),
+		MinVersion: tls.VersionTLS12,
+		NextProtos: []string{"h2", "http/1.1"},
 	}, nil
 }
 

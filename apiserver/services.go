@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -59,12 +60,13 @@ func (c *serviceCIDR) first() net.IP { return c.at(1) }
 
 // random picks an address for dynamic allocation from above the static band
 // (the low addresses upstream leaves to Services that ask for one), never the
-// network or broadcast address.
-func (c *serviceCIDR) random() net.IP {
+// network or broadcast address. wide takes the whole range, for when the upper
+// band seems full.
+func (c *serviceCIDR) random(wide bool) net.IP {
 	static := c.size / 16
 	static = max(16, min(static, 256))
 	lo, hi := static, c.size-2
-	if lo >= hi {
+	if lo >= hi || wide {
 		lo = 1
 	}
 	return c.at(lo + rand.Uint32N(hi-lo+1))
@@ -88,6 +90,11 @@ func parsePortRange(s string) (int, int, error) {
 	}
 	return a, b, nil
 }
+
+// wideAfter is how many allocation attempts of one request pick from the upper
+// bands only; later attempts (the callers retry a random pick another Service
+// took) pick from the whole range, so that a full upper band still allocates.
+const wideAfter = 4
 
 type serviceAllocator struct {
 	cidr   *serviceCIDR
@@ -134,6 +141,7 @@ func (rq *request) allocate(obj, old runtime.Object) error {
 	}
 	a := rq.s.services
 	rq.randomClaims = map[string]bool{}
+	rq.allocations++
 	var prev *corev1.Service
 	if old != nil {
 		prev = old.(*corev1.Service)
@@ -150,15 +158,15 @@ func (rq *request) allocate(obj, old runtime.Object) error {
 		case spec.ClusterIP == "" && prev != nil && prev.Spec.ClusterIP != "":
 			spec.ClusterIP = prev.Spec.ClusterIP
 		case spec.ClusterIP == "":
-			ip := a.cidr.random().String()
+			ip := a.cidr.random(rq.allocations > wideAfter).String()
 			spec.ClusterIP = ip
 			rq.randomClaims[claimServiceIP+ip] = true
 		case prev != nil && spec.ClusterIP == prev.Spec.ClusterIP:
 		default:
-			ip := net.ParseIP(spec.ClusterIP)
-			if ip == nil || !a.cidr.usable(ip) {
-				errs = append(errs, field.Invalid(field.NewPath("spec", "clusterIPs").Index(0), spec.ClusterIP,
-					fmt.Sprintf("failed to allocate IP %s: provided IP is not in the valid range. The range of valid IPs is %s", spec.ClusterIP, a.cidr.net)))
+			// An address that is not one is validation's to report.
+			if ip := net.ParseIP(spec.ClusterIP); ip != nil && !a.cidr.usable(ip) {
+				errs = append(errs, field.Invalid(field.NewPath("spec", "clusterIPs"), []string{spec.ClusterIP},
+					fmt.Sprintf("failed to allocate IP %s: the provided IP (%s) is not in the valid range. The range of valid IPs is %s", spec.ClusterIP, spec.ClusterIP, a.cidr.net)))
 			}
 		}
 		if spec.ClusterIP != "" {
@@ -184,7 +192,7 @@ func (rq *request) allocate(obj, old runtime.Object) error {
 			}
 			switch {
 			case p.NodePort == 0:
-				n := a.randomPort(used)
+				n := a.randomPort(used, rq.allocations > wideAfter)
 				p.NodePort = n
 				used[n] = true
 				rq.randomClaims[claimNodePort+strconv.Itoa(int(n))] = true
@@ -198,7 +206,7 @@ func (rq *request) allocate(obj, old runtime.Object) error {
 			if prev != nil && prev.Spec.HealthCheckNodePort != 0 {
 				spec.HealthCheckNodePort = prev.Spec.HealthCheckNodePort
 			} else {
-				n := a.randomPort(used)
+				n := a.randomPort(used, rq.allocations > wideAfter)
 				spec.HealthCheckNodePort = n
 				rq.randomClaims[claimNodePort+strconv.Itoa(int(n))] = true
 			}
@@ -210,9 +218,17 @@ func (rq *request) allocate(obj, old runtime.Object) error {
 	return nil
 }
 
-func (a *serviceAllocator) randomPort(used map[int32]bool) int32 {
+// randomPort picks a NodePort for dynamic allocation, not one of used: as
+// upstream, from above the static band (the low ports left to Services that ask
+// for one: min(max(16, size/32), 128) of them), or from the whole range when
+// wide.
+func (a *serviceAllocator) randomPort(used map[int32]bool, wide bool) int32 {
+	lo := a.lo + min(max(16, (a.hi-a.lo+1)/32), 128)
+	if lo > a.hi || wide {
+		lo = a.lo
+	}
 	for {
-		n := int32(a.lo + rand.IntN(a.hi-a.lo+1))
+		n := int32(lo + rand.IntN(a.hi-lo+1))
 		if !used[n] {
 			return n
 		}
@@ -231,25 +247,74 @@ func previousNodePort(prev *corev1.Service, p *corev1.ServicePort) int32 {
 }
 
 // dropTypeDependentFields clears what a type change leaves meaningless, when the
-// client kept the old values rather than choosing new ones (upstream's rule).
+// client kept the old values rather than choosing new ones: upstream's rule
+// (pkg/registry/core/service/strategy.go). Fields the client changed stay, for
+// validation to judge. Dropped ClusterIPs and NodePorts are released with the
+// claims the update no longer holds.
 func dropTypeDependentFields(svc, prev *corev1.Service) {
-	if svc.Spec.Type == prev.Spec.Type {
-		return
-	}
-	if svc.Spec.Type == corev1.ServiceTypeExternalName && svc.Spec.ClusterIP == prev.Spec.ClusterIP {
-		svc.Spec.ClusterIP, svc.Spec.ClusterIPs = "", nil
-		svc.Spec.IPFamilies, svc.Spec.IPFamilyPolicy = nil, nil
-	}
-	if needsNodePorts(prev) && !needsNodePorts(svc) {
-		for i := range svc.Spec.Ports {
-			if svc.Spec.Ports[i].NodePort == previousNodePort(prev, &svc.Spec.Ports[i]) {
-				svc.Spec.Ports[i].NodePort = 0
-			}
+	if prev.Spec.Type != corev1.ServiceTypeExternalName && svc.Spec.Type == corev1.ServiceTypeExternalName {
+		if svc.Spec.ClusterIP == prev.Spec.ClusterIP && slices.Equal(svc.Spec.ClusterIPs, prev.Spec.ClusterIPs) {
+			svc.Spec.ClusterIP, svc.Spec.ClusterIPs = "", nil
+		}
+		if slices.Equal(svc.Spec.IPFamilies, prev.Spec.IPFamilies) {
+			svc.Spec.IPFamilies = nil
+		}
+		if ipFamilyPolicy(svc) == ipFamilyPolicy(prev) {
+			svc.Spec.IPFamilyPolicy = nil
 		}
 	}
-	if svc.Spec.Type != corev1.ServiceTypeLoadBalancer && svc.Spec.HealthCheckNodePort == prev.Spec.HealthCheckNodePort {
+	if hasNodePorts(prev) && !hasNodePorts(svc) && !addsNodePorts(svc, prev) {
+		for i := range svc.Spec.Ports {
+			svc.Spec.Ports[i].NodePort = 0
+		}
+	}
+	if needsHealthCheckNodePort(prev) && !needsHealthCheckNodePort(svc) && svc.Spec.HealthCheckNodePort == prev.Spec.HealthCheckNodePort {
 		svc.Spec.HealthCheckNodePort = 0
 	}
+	if prev.Spec.Type == corev1.ServiceTypeLoadBalancer && svc.Spec.Type != corev1.ServiceTypeLoadBalancer {
+		if a, b := svc.Spec.AllocateLoadBalancerNodePorts, prev.Spec.AllocateLoadBalancerNodePorts; a != nil && b != nil && *a == *b {
+			svc.Spec.AllocateLoadBalancerNodePorts = nil
+		}
+		if a, b := svc.Spec.LoadBalancerClass, prev.Spec.LoadBalancerClass; (a == nil) == (b == nil) && (a == nil || *a == *b) {
+			svc.Spec.LoadBalancerClass = nil
+		}
+	}
+	if hasNodePorts(prev) && !hasNodePorts(svc) && svc.Spec.ExternalTrafficPolicy == prev.Spec.ExternalTrafficPolicy {
+		svc.Spec.ExternalTrafficPolicy = ""
+	}
+	if svc.Spec.Type != corev1.ServiceTypeLoadBalancer {
+		svc.Status.LoadBalancer = corev1.LoadBalancerStatus{}
+	}
+}
+
+// hasNodePorts reports whether the type of a Service exposes NodePorts.
+func hasNodePorts(s *corev1.Service) bool {
+	return s.Spec.Type == corev1.ServiceTypeNodePort || s.Spec.Type == corev1.ServiceTypeLoadBalancer
+}
+
+func needsHealthCheckNodePort(s *corev1.Service) bool {
+	return s.Spec.Type == corev1.ServiceTypeLoadBalancer && s.Spec.ExternalTrafficPolicy == corev1.ServiceExternalTrafficPolicyLocal
+}
+
+// addsNodePorts reports whether svc has a NodePort prev did not.
+func addsNodePorts(svc, prev *corev1.Service) bool {
+	had := map[int32]bool{}
+	for _, p := range prev.Spec.Ports {
+		had[p.NodePort] = true
+	}
+	for _, p := range svc.Spec.Ports {
+		if p.NodePort != 0 && !had[p.NodePort] {
+			return true
+		}
+	}
+	return false
+}
+
+func ipFamilyPolicy(s *corev1.Service) corev1.IPFamilyPolicy {
+	if s.Spec.IPFamilyPolicy == nil {
+		return ""
+	}
+	return *s.Spec.IPFamilyPolicy
 }
 
 func (rq *request) isRandomClaim(err error) bool {
@@ -270,7 +335,7 @@ func (rq *request) claimTaken(obj runtime.Object, claim string) error {
 	switch {
 	case strings.HasPrefix(claim, claimServiceIP):
 		ip := strings.TrimPrefix(claim, claimServiceIP)
-		errs = append(errs, field.Invalid(field.NewPath("spec", "clusterIPs").Index(0), ip,
+		errs = append(errs, field.Invalid(field.NewPath("spec", "clusterIPs"), []string{ip},
 			fmt.Sprintf("failed to allocate IP %s: provided IP is already allocated", ip)))
 	case strings.HasPrefix(claim, claimNodePort):
 		port, _ := strconv.Atoi(strings.TrimPrefix(claim, claimNodePort))

@@ -36,7 +36,11 @@ func toAPIError(err error, gr schema.GroupResource, name string) error {
 		case storage.CodeExpired:
 			return apierrors.NewResourceExpired(se.Msg)
 		case storage.CodeTooLargeRV:
-			return apierrors.NewTimeoutError(se.Msg, 1)
+			// The cause is how client-go's reflector tells this from other timeouts.
+			err := apierrors.NewTimeoutError(se.Msg, 1)
+			err.ErrStatus.Details.Causes = []metav1.StatusCause{{
+				Type: metav1.CauseTypeResourceVersionTooLarge, Message: "Too large resource version"}}
+			return err
 		case storage.CodeInvalid:
 			return apierrors.NewBadRequest(se.Msg)
 		case storage.CodeTooLarge:

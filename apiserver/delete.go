@@ -121,10 +121,6 @@ func (rq *request) delete() {
 	rq.respond(out, http.StatusOK, o)
 }
 
-// protobufMagic starts every protobuf-encoded Kubernetes object: the bytes
-// "k8s\x00", then a runtime.Unknown envelope.
-var protobufMagic = []byte("k8s\x00")
-
 // decodeDeleteOptions reads the DeleteOptions of a DELETE body in any encoding a
 // client sends: JSON, YAML, or protobuf, which client-go's typed clients use for
 // built-in kinds. The envelope's apiVersion is not checked: upstream accepts

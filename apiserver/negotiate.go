@@ -115,10 +115,16 @@ func negotiateOutput(r *http.Request, list bool) (output, error) {
 			if a.params["as"] == "" {
 				return output{media: mediaYAML}, nil
 			}
+		case mediaProtobuf:
+			// Objects and lists; Tables and partial metadata only in JSON, which
+			// clients that ask for those in protobuf accept too.
+			if a.params["as"] == "" {
+				return output{media: mediaProtobuf}, nil
+			}
 		}
 	}
 	return output{}, apierrors.NewGenericServerResponse(http.StatusNotAcceptable, "", schema.GroupResource{}, "",
-		fmt.Sprintf("only the following media types are accepted: %s, %s", mediaJSON, mediaYAML), 0, false)
+		fmt.Sprintf("only the following media types are accepted: %s, %s, %s", mediaJSON, mediaYAML, mediaProtobuf), 0, false)
 }
 
 // isPretty follows upstream: ?pretty=true, or a client that is a person's
@@ -298,9 +304,11 @@ func writeJSON(w http.ResponseWriter, r *http.Request, code int, v any) {
 	writeRaw(w, code, output{media: mediaJSON, pretty: isPretty(r)}, data)
 }
 
-// writeRaw writes JSON data in the negotiated form.
+// writeRaw writes a response body in the negotiated form: data is JSON, or
+// protobuf when that was negotiated.
 func writeRaw(w http.ResponseWriter, code int, out output, data []byte) {
 	switch {
+	case out.media == mediaProtobuf:
 	case out.media == mediaYAML:
 		y, err := yaml.JSONToYAML(data)
 		if err != nil {

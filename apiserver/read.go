@@ -30,7 +30,7 @@ func (rq *request) get() {
 		rq.fail(err)
 		return
 	}
-	body, err := rd.viewJSON(o, true)
+	body, err := rd.viewBody(o, true)
 	if err != nil {
 		rq.fail(err)
 		return

@@ -89,8 +89,12 @@ func partialJSON(o *storage.Object) ([]byte, error) {
 	return b.Bytes(), nil
 }
 
-// viewJSON is one object in the negotiated view, for a list item or watch event.
-func (rd *renderer) viewJSON(o *storage.Object, headers bool) ([]byte, error) {
+// viewBody is one object in the negotiated form and view: a GET's body, or a
+// watch event's object.
+func (rd *renderer) viewBody(o *storage.Object, headers bool) ([]byte, error) {
+	if rd.out.media == mediaProtobuf {
+		return rd.protoObject(o)
+	}
 	switch rd.out.view {
 	case viewPartial:
 		return partialJSON(o)
@@ -159,13 +163,16 @@ func (rd *renderer) list(res *storage.ListResult) ([]byte, error) {
 // streamable reports whether a LIST can be written as it is produced: plain
 // JSON, not re-indented or converted to YAML.
 func (rd *renderer) streamable() bool {
-	return rd.out.media == mediaJSON && !rd.out.pretty && rd.out.view != viewTable
+	return rd.out.media == mediaProtobuf || rd.out.media == mediaJSON && !rd.out.pretty && rd.out.view != viewTable
 }
 
 // writeList writes a LIST response's JSON to w. Items are written as the cache
 // holds them, less their kind and apiVersion (the list says those, and upstream
 // leaves them out too).
 func (rd *renderer) writeList(w io.Writer, res *storage.ListResult) error {
+	if rd.out.media == mediaProtobuf {
+		return rd.writeProtoList(w, res)
+	}
 	lm := metav1.ListMeta{ResourceVersion: strconv.FormatInt(res.RV, 10), Continue: res.Continue, RemainingItemCount: res.Remaining}
 	if rd.out.view == viewTable {
 		rows := make([]metav1.TableRow, 0, len(res.Items))

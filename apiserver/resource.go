@@ -30,6 +30,8 @@ type request struct {
 	// allocations counts the allocations tried (see wideAfter).
 	randomClaims map[string]bool
 	allocations  int
+	// written is the typed object the last successful write stored.
+	written runtime.Object
 }
 
 func (rq *request) ctx() context.Context { return rq.r.Context() }

@@ -44,7 +44,11 @@ func (rq *request) watch() {
 	ctx, cancel := context.WithTimeout(rq.ctx(), timeout)
 	defer cancel()
 	w := rq.w
-	w.Header().Set("Content-Type", out.contentType())
+	if out.media == mediaProtobuf {
+		w.Header().Set("Content-Type", mediaProtobuf+";stream=watch")
+	} else {
+		w.Header().Set("Content-Type", out.contentType())
+	}
 	w.Header().Set("Cache-Control", "no-cache, private")
 	watcher, err := rq.cache.Watch(ctx, opts)
 	if err != nil {
@@ -57,6 +61,12 @@ func (rq *request) watch() {
 		w.WriteHeader(http.StatusOK)
 		st := statusOf(toAPIError(err, rq.gr(), rq.name))
 		st.Kind, st.APIVersion = "Status", "v1"
+		if out.media == mediaProtobuf {
+			if obj, err := protoStatus(st); err == nil {
+				_ = writeProtoFrame(w, "ERROR", obj)
+			}
+			return
+		}
 		frame, _ := json.Marshal(metav1.WatchEvent{Type: "ERROR", Object: runtime.RawExtension{Raw: mustJSON(st)}})
 		_, _ = w.Write(append(frame, '\n'))
 		return
@@ -98,12 +108,15 @@ var eventPrefix = map[storage.EventType][]byte{
 }
 
 func (rq *request) writeEvent(w io.Writer, rd *renderer, e *storage.Event, headers bool) error {
+	if rd.out.media == mediaProtobuf {
+		return rq.writeProtoEvent(w, rd, e)
+	}
 	var obj []byte
 	var err error
 	if e.Type == storage.Bookmark {
 		obj, err = rq.bookmark(rd, e)
 	} else {
-		obj, err = rd.viewJSON(e.Object, headers)
+		obj, err = rd.viewBody(e.Object, headers)
 	}
 	if err != nil {
 		return err

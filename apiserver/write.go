@@ -7,6 +7,7 @@ import (
 	"mime"
 	"net/http"
 	"reflect"
+	"strconv"
 	"time"
 
 	jsonpatch "gopkg.in/evanphx/json-patch.v4"
@@ -75,12 +76,15 @@ func (rq *request) create() {
 
 // respond writes a stored object in the negotiated form.
 func (rq *request) respond(out output, code int, o *storage.Object) {
+	if out.media == mediaProtobuf {
+		rq.keepProtobuf(o)
+	}
 	rd, err := rq.renderer(out)
 	if err != nil {
 		rq.fail(err)
 		return
 	}
-	body, err := rd.viewJSON(o, true)
+	body, err := rd.viewBody(o, true)
 	if err != nil {
 		rq.fail(err)
 		return
@@ -99,6 +103,7 @@ func (rq *request) createObject(obj runtime.Object, dryRun bool) (*storage.Objec
 		name := mustMeta(stored).GetName()
 		o, err := rq.cache.Create(rq.ctx(), stored, storage.WriteOptions{DryRun: dryRun})
 		if err == nil {
+			rq.written = stored
 			return o, nil
 		}
 		retry := attempt < 8 && (storage.IsExists(err) && mustMeta(obj).GetName() == "" ||
@@ -260,6 +265,8 @@ func (rq *request) updateObject(sub string, dryRun, allowCreate bool, next nextF
 
 func (rq *request) updateOnce(sub string, dryRun, allowCreate bool, next nextFunc) (*storage.Object, bool, error) {
 	var created bool
+	var last runtime.Object
+	defer func() { rq.written = last }()
 	o, err := rq.cache.GuaranteedUpdate(rq.ctx(), rq.key(), storage.UpdateOptions{
 		WriteOptions:    storage.WriteOptions{DryRun: dryRun},
 		CreateIfMissing: allowCreate,
@@ -278,15 +285,19 @@ func (rq *request) updateOnce(sub string, dryRun, allowCreate bool, next nextFun
 		if err := rq.checkName(want); err != nil {
 			return nil, err
 		}
+		var out runtime.Object
 		if cur == nil {
 			created = true
 			if rv := mustMeta(want).GetResourceVersion(); rv != "" {
 				return nil, apierrors.NewNotFound(rq.gr(), rq.name)
 			}
-			return rq.prepareCreate(want)
+			out, err = rq.prepareCreate(want)
+		} else {
+			created = false
+			out, err = rq.prepareUpdate(want, cur, sub)
 		}
-		created = false
-		return rq.prepareUpdate(want, cur, sub)
+		last = out
+		return out, err
 	})
 	return o, created, err
 }
@@ -499,4 +510,15 @@ func interpretStrategicMergePatchError(err error) error {
 		return unprocessable(err.Error())
 	}
 	return apierrors.NewBadRequest(err.Error())
+}
+
+// keepProtobuf gives a just-written object its protobuf encoding from the typed
+// object the write stored, sparing a protobuf client's response (and watchers)
+// a decode of the JSON. It does nothing unless o is the state that object became.
+func (rq *request) keepProtobuf(o *storage.Object) {
+	w, ok := rq.written.(protoMarshaler)
+	if !ok || rq.kind.FromStorage != nil || mustMeta(rq.written).GetResourceVersion() != strconv.FormatInt(o.RV, 10) {
+		return
+	}
+	_, _ = o.Encoding(w.Marshal)
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strconv"
+	"sync/atomic"
 
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -30,6 +31,25 @@ type Object struct {
 	Fields fields.Set
 	// JSON is the object as served, metadata.resourceVersion included.
 	JSON []byte
+
+	// alt is another encoding of the object (protobuf), built the first time a
+	// client asks for it and kept with the object.
+	alt atomic.Pointer[[]byte]
+}
+
+// Encoding returns another encoding of the object, building it with build the
+// first time it is asked for; concurrent first callers may each build it, and
+// one result is kept. The result is shared: do not modify it.
+func (o *Object) Encoding(build func() ([]byte, error)) ([]byte, error) {
+	if b := o.alt.Load(); b != nil {
+		return *b, nil
+	}
+	b, err := build()
+	if err != nil {
+		return nil, err
+	}
+	o.alt.CompareAndSwap(nil, &b)
+	return *o.alt.Load(), nil
 }
 
 // Resource describes one resource to storage.
@@ -185,17 +205,16 @@ func insertRV(data []byte, rv int64) ([]byte, bool) {
 // metadata fields before it (name, generateName, namespace, selfLink, uid) cannot
 // hold a quote.
 func (o *Object) withRV(rv int64) *Object {
-	c := *o
-	c.RV = rv
+	c := &Object{Key: o.Key, Namespace: o.Namespace, Name: o.Name, RV: rv, Labels: o.Labels, Fields: o.Fields, JSON: o.JSON}
 	const k = `"resourceVersion":"`
 	i := bytes.Index(o.JSON, []byte(k))
 	if i < 0 {
-		return &c
+		return c
 	}
 	start := i + len(k)
 	end := bytes.IndexByte(o.JSON[start:], '"')
 	if end < 0 {
-		return &c
+		return c
 	}
 	v := strconv.FormatInt(rv, 10)
 	out := make([]byte, 0, len(o.JSON)+len(v))
@@ -203,7 +222,7 @@ func (o *Object) withRV(rv int64) *Object {
 	out = append(out, v...)
 	out = append(out, o.JSON[start+end:]...)
 	c.JSON = out
-	return &c
+	return c
 }
 
 func (r *Resource) keyOf(namespace, name string) string {

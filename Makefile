@@ -1,7 +1,7 @@
 # tend: one binary, one test command.
 GO ?= go
 
-.PHONY: build test bench vet
+.PHONY: build test bench apibench vet
 
 build:
 	$(GO) build -o bin/tend ./cmd/tend
@@ -13,3 +13,11 @@ test:
 
 vet:
 	$(GO) vet ./...
+
+# Go benchmarks (storage, apiserver, tendtest start-up).
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem ./apiserver/... ./tendtest/
+
+# The apiserver against ../shared/bench/apibench, upstream's yardstick.
+apibench:
+	test/bench/apibench.sh

@@ -104,13 +104,8 @@ func (rq *request) getScale() {
 
 // scaleTo updates the replicas of the object to what want (from the current
 // Scale) says, checking the Scale's resourceVersion as a precondition.
-func (rq *request) scaleTo(want func(cur *autoscalingv1.Scale) (*autoscalingv1.Scale, error)) {
-	dryRun, err := parseDryRun(rq)
-	if err != nil {
-		rq.fail(err)
-		return
-	}
-	o, _, err := rq.updateObject("", dryRun, false, func(cur runtime.Object) (runtime.Object, error) {
+func (rq *request) scaleTo(p writeParams, want func(cur *autoscalingv1.Scale) (*autoscalingv1.Scale, error)) {
+	o, _, err := rq.updateObject("", p.dryRun, false, func(cur runtime.Object) (runtime.Object, error) {
 		if cur == nil {
 			return nil, apierrors.NewNotFound(rq.gr(), rq.name)
 		}
@@ -153,51 +148,41 @@ func (rq *request) scaleTo(want func(cur *autoscalingv1.Scale) (*autoscalingv1.S
 }
 
 func (rq *request) updateScale() {
-	fv, err := parseFieldValidation(rq.r)
-	if err != nil {
-		rq.fail(err)
-		return
-	}
-	body, err := readBody(rq.r)
+	p, err := rq.writeParams()
 	if err != nil {
 		rq.fail(err)
 		return
 	}
 	in := &autoscalingv1.Scale{}
 	in.GetObjectKind().SetGroupVersionKind(scaleGVK)
-	warnings, err := rq.s.decoder.decodeInto(rq.r, body, in, fv)
+	warnings, err := rq.s.decoder.decodeInto(rq.r, p.body, in, p.fv)
 	if err != nil {
 		rq.fail(err)
 		return
 	}
 	addWarnings(rq.w, warnings)
-	rq.scaleTo(func(*autoscalingv1.Scale) (*autoscalingv1.Scale, error) { return in, nil })
+	rq.scaleTo(p, func(*autoscalingv1.Scale) (*autoscalingv1.Scale, error) { return in, nil })
 }
 
 func (rq *request) patchScale() {
-	fv, err := parseFieldValidation(rq.r)
-	if err != nil {
-		rq.fail(err)
-		return
-	}
 	pt, err := patchType(rq.r)
 	if err != nil {
 		rq.fail(err)
 		return
 	}
-	patch, err := readBody(rq.r)
+	p, err := rq.writeParams()
 	if err != nil {
 		rq.fail(err)
 		return
 	}
-	rq.scaleTo(func(cur *autoscalingv1.Scale) (*autoscalingv1.Scale, error) {
-		patched, err := applyPatch(pt, cur, patch)
+	rq.scaleTo(p, func(cur *autoscalingv1.Scale) (*autoscalingv1.Scale, error) {
+		patched, err := applyPatch(pt, cur, p.body)
 		if err != nil {
 			return nil, err
 		}
 		out := &autoscalingv1.Scale{}
 		out.GetObjectKind().SetGroupVersionKind(scaleGVK)
-		if _, err := decodeJSONInto(patched, out, fv, nil); err != nil {
+		if _, err := decodeJSONInto(patched, out, p.fv, nil); err != nil {
 			return nil, err
 		}
 		return out, nil

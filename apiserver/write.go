@@ -37,41 +37,58 @@ func parseDryRun(rq *request) (bool, error) {
 	return len(vals) > 0, nil
 }
 
+// writeParams is what every write reads from its request before acting.
+type writeParams struct {
+	out    output
+	fv     fieldValidation
+	dryRun bool
+	body   []byte
+}
+
+// writeParams parses a write's response form, fieldValidation and dryRun, and
+// reads its body.
+func (rq *request) writeParams() (writeParams, error) {
+	var p writeParams
+	var err error
+	if p.out, err = negotiateOutput(rq.r, false); err != nil {
+		return p, err
+	}
+	if p.fv, err = parseFieldValidation(rq.r); err != nil {
+		return p, err
+	}
+	if p.dryRun, err = parseDryRun(rq); err != nil {
+		return p, err
+	}
+	p.body, err = readBody(rq.r)
+	return p, err
+}
+
+// decodeBody decodes the body into a new object of the served kind.
+func (rq *request) decodeBody(p writeParams) (runtime.Object, []string, error) {
+	obj := rq.kind.New()
+	warnings, err := rq.s.decoder.decodeInto(rq.r, p.body, obj, p.fv)
+	return obj, warnings, err
+}
+
 // create serves POST of a new object.
 func (rq *request) create() {
-	out, err := negotiateOutput(rq.r, false)
+	p, err := rq.writeParams()
 	if err != nil {
 		rq.fail(err)
 		return
 	}
-	fv, err := parseFieldValidation(rq.r)
+	obj, warnings, err := rq.decodeBody(p)
 	if err != nil {
 		rq.fail(err)
 		return
 	}
-	dryRun, err := parseDryRun(rq)
-	if err != nil {
-		rq.fail(err)
-		return
-	}
-	body, err := readBody(rq.r)
-	if err != nil {
-		rq.fail(err)
-		return
-	}
-	obj := rq.kind.New()
-	warnings, err := rq.s.decoder.decodeInto(rq.r, body, obj, fv)
-	if err != nil {
-		rq.fail(err)
-		return
-	}
-	o, err := rq.createObject(obj, dryRun)
+	o, err := rq.createObject(obj, p.dryRun)
 	if err != nil {
 		writeError(rq.w, rq.r, err)
 		return
 	}
 	addWarnings(rq.w, warnings)
-	rq.respond(out, http.StatusCreated, o)
+	rq.respond(p.out, http.StatusCreated, o)
 }
 
 // respond writes a stored object in the negotiated form.
@@ -193,33 +210,17 @@ func mustMeta(obj runtime.Object) metav1.Object {
 // update serves PUT of an object or of one of its subresources that replace a
 // part of it (status, finalize).
 func (rq *request) update(sub string) {
-	out, err := negotiateOutput(rq.r, false)
+	p, err := rq.writeParams()
 	if err != nil {
 		rq.fail(err)
 		return
 	}
-	fv, err := parseFieldValidation(rq.r)
+	obj, warnings, err := rq.decodeBody(p)
 	if err != nil {
 		rq.fail(err)
 		return
 	}
-	dryRun, err := parseDryRun(rq)
-	if err != nil {
-		rq.fail(err)
-		return
-	}
-	body, err := readBody(rq.r)
-	if err != nil {
-		rq.fail(err)
-		return
-	}
-	obj := rq.kind.New()
-	warnings, err := rq.s.decoder.decodeInto(rq.r, body, obj, fv)
-	if err != nil {
-		rq.fail(err)
-		return
-	}
-	o, created, err := rq.updateObject(sub, dryRun, rq.kind.Storage.AllowCreateOnUpdate && sub == "",
+	o, created, err := rq.updateObject(sub, p.dryRun, rq.kind.Storage.AllowCreateOnUpdate && sub == "",
 		func(runtime.Object) (runtime.Object, error) { return obj.DeepCopyObject(), nil })
 	if err != nil {
 		writeError(rq.w, rq.r, err)
@@ -230,7 +231,7 @@ func (rq *request) update(sub string) {
 	if created {
 		code = http.StatusCreated
 	}
-	rq.respond(out, code, o)
+	rq.respond(p.out, code, o)
 }
 
 // nextFunc computes the served-version object to store from the current
@@ -409,42 +410,27 @@ func specChanged(old, cur runtime.Object) bool {
 
 // patch serves PATCH of an object or its status.
 func (rq *request) patch(sub string) {
-	out, err := negotiateOutput(rq.r, false)
-	if err != nil {
-		rq.fail(err)
-		return
-	}
-	fv, err := parseFieldValidation(rq.r)
-	if err != nil {
-		rq.fail(err)
-		return
-	}
-	dryRun, err := parseDryRun(rq)
-	if err != nil {
-		rq.fail(err)
-		return
-	}
 	pt, err := patchType(rq.r)
 	if err != nil {
 		rq.fail(err)
 		return
 	}
-	patchBody, err := readBody(rq.r)
+	p, err := rq.writeParams()
 	if err != nil {
 		rq.fail(err)
 		return
 	}
 	var warnings []string
-	o, _, err := rq.updateObject(sub, dryRun, false, func(cur runtime.Object) (runtime.Object, error) {
+	o, _, err := rq.updateObject(sub, p.dryRun, false, func(cur runtime.Object) (runtime.Object, error) {
 		if cur == nil {
 			return nil, apierrors.NewNotFound(rq.gr(), rq.name)
 		}
-		patched, err := applyPatch(pt, cur, patchBody)
+		patched, err := applyPatch(pt, cur, p.body)
 		if err != nil {
 			return nil, err
 		}
 		obj := rq.kind.New()
-		warnings, err = decodeJSONInto(patched, obj, fv, nil)
+		warnings, err = decodeJSONInto(patched, obj, p.fv, nil)
 		return obj, err
 	})
 	if err != nil {
@@ -452,7 +438,7 @@ func (rq *request) patch(sub string) {
 		return
 	}
 	addWarnings(rq.w, warnings)
-	rq.respond(out, http.StatusOK, o)
+	rq.respond(p.out, http.StatusOK, o)
 }
 
 func patchType(r *http.Request) (types.PatchType, error) {

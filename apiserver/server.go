@@ -249,6 +249,25 @@ func (s *Server) URL() string { return s.url }
 // KubeconfigPath is the admin kubeconfig the server wrote.
 func (s *Server) KubeconfigPath() string { return filepath.Join(s.cfg.DataDir, "admin.kubeconfig") }
 
+// components are the parts of tend server that reach the apiserver as clients,
+// with upstream's user names.
+var components = []struct {
+	name, user string
+	groups     []string
+}{
+	{"controller-manager", "system:kube-controller-manager", nil},
+}
+
+// ComponentKubeconfigPath is the kubeconfig the server wrote for one of its
+// components ("controller-manager").
+func (s *Server) ComponentKubeconfigPath(component string) string {
+	return filepath.Join(s.cfg.DataDir, component+".kubeconfig")
+}
+
+// Registerer is the registry behind the server's /metrics: in-process
+// components add their metrics to it.
+func (s *Server) Registerer() prometheus.Registerer { return s.prom }
+
 // CA returns the cluster CA.
 func (s *Server) CA() *pki.CA { return s.ca }
 
@@ -295,6 +314,16 @@ func (s *Server) setUpPKI(port int) (*tls.Config, error) {
 	s.url = "https://" + net.JoinHostPort(host, strconv.Itoa(port))
 	if err := pki.WriteKubeconfig(s.KubeconfigPath(), s.url, ca, admin, "tend"); err != nil {
 		return nil, fmt.Errorf("writing the admin kubeconfig: %w", err)
+	}
+	// Each component of tend server has its own identity, as upstream's do.
+	for _, c := range components {
+		leaf, err := ca.Client(dir, c.name, c.user, c.groups)
+		if err != nil {
+			return nil, err
+		}
+		if err := pki.WriteKubeconfig(s.ComponentKubeconfigPath(c.name), s.url, ca, leaf, "tend"); err != nil {
+			return nil, fmt.Errorf("writing the %s kubeconfig: %w", c.name, err)
+		}
 	}
 	cert, err := serving.TLSCertificate()
 	if err != nil {

@@ -20,9 +20,10 @@ type command struct {
 
 func commands() map[string]command {
 	return map[string]command{
-		"server":    {"run everything a single machine needs: etcd, the apiserver and the rest", runServer},
-		"apiserver": {"run the API server alone", runAPIServer},
-		"version":   {"print tend's version", runVersion},
+		"server":             {"run everything a single machine needs: etcd, the apiserver and the rest", runServer},
+		"apiserver":          {"run the API server alone", runAPIServer},
+		"controller-manager": {"run the controllers (ReplicaSet, Deployment, garbage collector, ...)", runControllerManager},
+		"version":            {"print tend's version", runVersion},
 	}
 }
 

@@ -10,7 +10,10 @@ import (
 	"strings"
 	"time"
 
+	"k8s.io/client-go/tools/clientcmd"
+
 	"github.com/tendhq/tend/apiserver"
+	"github.com/tendhq/tend/controllers/manager"
 )
 
 // defaultDataDir is /var/lib/tend for root and ~/.tend otherwise.
@@ -45,8 +48,10 @@ func finishAPIServerFlags(cfg *apiserver.Config, etcd string) {
 
 func runServer(ctx context.Context, args []string) error {
 	cfg := apiserver.DefaultConfig()
+	mcfg := manager.DefaultConfig()
 	fs := flag.NewFlagSet("tend server", flag.ContinueOnError)
 	etcd := apiserverFlags(fs, &cfg)
+	mf := addManagerFlags(fs, &mcfg)
 	disableAgent := fs.Bool("disable-agent", false, "do not run a node on this machine")
 	nodeName := fs.String("node-name", "", "name of this machine's node (default: the hostname)")
 	if err := fs.Parse(args); err != nil {
@@ -57,7 +62,18 @@ func runServer(ctx context.Context, args []string) error {
 	}
 	_, _ = disableAgent, nodeName // the node agent joins tend server in a later release
 	finishAPIServerFlags(&cfg, *etcd)
-	return serve(ctx, cfg, "tend server")
+	mf.apply(&mcfg)
+	mcfg.Logf = cfg.Logf
+	return serve(ctx, cfg, "tend server", func(ctx context.Context, s *apiserver.Server) error {
+		rc, err := clientcmd.BuildConfigFromFlags("", s.ComponentKubeconfigPath("controller-manager"))
+		if err != nil {
+			return err
+		}
+		mcfg.RESTConfig = rc
+		mcfg.RootCA = s.CA().CertPEM
+		mcfg.Registerer = s.Registerer()
+		return manager.Run(ctx, mcfg)
+	})
 }
 
 func runAPIServer(ctx context.Context, args []string) error {
@@ -74,8 +90,15 @@ func runAPIServer(ctx context.Context, args []string) error {
 	return serve(ctx, cfg, "tend apiserver")
 }
 
-func serve(ctx context.Context, cfg apiserver.Config, name string) error {
+// component runs alongside the apiserver in one process until ctx ends.
+type component func(ctx context.Context, s *apiserver.Server) error
+
+// serve runs an apiserver and, once it is ready, the components; it stops
+// everything when ctx ends or any part fails.
+func serve(ctx context.Context, cfg apiserver.Config, name string, components ...component) error {
 	start := time.Now()
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
 	s, err := apiserver.Start(ctx, cfg)
 	if err != nil {
 		return err
@@ -85,6 +108,21 @@ func serve(ctx context.Context, cfg apiserver.Config, name string) error {
 		fmt.Printf("%s ready in %v: API at %s, admin kubeconfig at %s\n", name,
 			time.Since(start).Round(time.Millisecond), s.URL(), s.KubeconfigPath())
 	case <-ctx.Done():
+		return s.Wait()
 	}
-	return s.Wait()
+	errs := make(chan error, len(components))
+	for _, c := range components {
+		go func() { errs <- c(ctx, s) }()
+	}
+	var first error
+	for range components {
+		if err := <-errs; err != nil && first == nil && ctx.Err() == nil {
+			first = err
+			cancel()
+		}
+	}
+	if err := s.Wait(); err != nil && first == nil {
+		first = err
+	}
+	return first
 }

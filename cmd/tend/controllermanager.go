@@ -1,0 +1,112 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log"
+	"net"
+	"net/http"
+	"os"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"k8s.io/client-go/tools/clientcmd"
+
+	"github.com/tendhq/tend/controllers/manager"
+)
+
+// managerFlags are the controller-manager's flags, shared by tend server.
+type managerFlags struct {
+	controllers string
+	workers     map[string]*int
+	qps         float64
+}
+
+// addManagerFlags registers the controller-manager's flags on fs.
+func addManagerFlags(fs *flag.FlagSet, cfg *manager.Config) *managerFlags {
+	mf := &managerFlags{workers: map[string]*int{}, qps: float64(cfg.QPS)}
+	fs.StringVar(&mf.controllers, "controllers", "*", "controllers to run: * for all, or a comma-separated list of "+strings.Join(manager.Names(), ", "))
+	for _, name := range manager.Names() {
+		mf.workers[name] = fs.Int("concurrent-"+name+"-syncs", manager.DefaultWorkers(name), "workers of the "+name+" controller")
+	}
+	fs.BoolVar(&cfg.LeaderElect, "leader-elect", cfg.LeaderElect, "act only while holding the kube-system/kube-controller-manager Lease, so that one of several managers acts")
+	fs.DurationVar(&cfg.LeaseDuration, "leader-elect-lease-duration", cfg.LeaseDuration, "how long a Lease not renewed stays held")
+	fs.DurationVar(&cfg.RenewDeadline, "leader-elect-renew-deadline", cfg.RenewDeadline, "how long the leader tries to renew before giving up")
+	fs.DurationVar(&cfg.RetryPeriod, "leader-elect-retry-period", cfg.RetryPeriod, "how often candidates try to take the Lease")
+	fs.Float64Var(&mf.qps, "kube-api-qps", mf.qps, "requests per second to the apiserver")
+	fs.IntVar(&cfg.Burst, "kube-api-burst", cfg.Burst, "burst of requests to the apiserver")
+	return mf
+}
+
+// apply puts the parsed flags into cfg.
+func (mf *managerFlags) apply(cfg *manager.Config) {
+	cfg.QPS = float32(mf.qps)
+	if mf.controllers != "*" {
+		cfg.Controllers = strings.Split(mf.controllers, ",")
+	}
+	cfg.Workers = map[string]int{}
+	for name, n := range mf.workers {
+		cfg.Workers[name] = *n
+	}
+}
+
+func runControllerManager(ctx context.Context, args []string) error {
+	cfg := manager.DefaultConfig()
+	fs := flag.NewFlagSet("tend controller-manager", flag.ContinueOnError)
+	kubeconfig := fs.String("kubeconfig", "", "kubeconfig of the apiserver to manage (required)")
+	metricsAddr := fs.String("metrics-bind-address", "127.0.0.1:10257", `address of /metrics and /healthz over HTTP ("" disables)`)
+	mf := addManagerFlags(fs, &cfg)
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected arguments: %v", fs.Args())
+	}
+	if *kubeconfig == "" {
+		return errors.New("--kubeconfig is required")
+	}
+	mf.apply(&cfg)
+	rc, err := clientcmd.BuildConfigFromFlags("", *kubeconfig)
+	if err != nil {
+		return fmt.Errorf("loading %s: %w", *kubeconfig, err)
+	}
+	cfg.RESTConfig = rc
+	logger := log.New(os.Stderr, "", log.LstdFlags)
+	cfg.Logf = logger.Printf
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	cfg.Registerer = reg
+	var leading atomic.Bool
+	cfg.OnLeading = func(l bool) {
+		leading.Store(l)
+		if l {
+			logger.Printf("leading: running the controllers as %s", cfg.Identity)
+		} else {
+			logger.Printf("no longer leading")
+		}
+	}
+	if err := cfg.Validate(); err != nil {
+		return err
+	}
+	if *metricsAddr != "" {
+		ln, err := net.Listen("tcp", *metricsAddr)
+		if err != nil {
+			return fmt.Errorf("listening on %s: %w", *metricsAddr, err)
+		}
+		mux := http.NewServeMux()
+		mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+		mux.HandleFunc("/healthz", func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, "ok") })
+		mux.HandleFunc("/leaderz", func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, leading.Load()) })
+		srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+		go func() { _ = srv.Serve(ln) }()
+		defer srv.Close()
+	}
+	fmt.Printf("tend controller-manager started as %s (leader election %v)\n", cfg.Identity, cfg.LeaderElect)
+	return manager.Run(ctx, cfg)
+}

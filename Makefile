@@ -1,7 +1,7 @@
 # tend: one binary, one test command.
 GO ?= go
 
-.PHONY: build test bench apibench vet
+.PHONY: build test bench apibench scalebench vet
 
 build:
 	$(GO) build -o bin/tend ./cmd/tend
@@ -21,3 +21,7 @@ bench:
 # The apiserver against ../shared/bench/apibench, upstream's yardstick.
 apibench:
 	test/bench/apibench.sh
+
+# The controllers scaling a Deployment from 0 to 10,000 replicas.
+scalebench:
+	$(GO) run ./test/bench/scale

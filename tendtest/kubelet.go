@@ -49,8 +49,15 @@ type Kubelet struct {
 // StartKubelet starts a stand-in kubelet on c until t ends.
 func StartKubelet(t testing.TB, c *Cluster, opts KubeletOptions) *Kubelet {
 	t.Helper()
+	return StartKubeletWithClient(t, c.Client(), opts)
+}
+
+// StartKubeletWithClient starts a stand-in kubelet on any cluster client can
+// reach (a tend server process, say) until t ends.
+func StartKubeletWithClient(t testing.TB, client kubernetes.Interface, opts KubeletOptions) *Kubelet {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	k := &Kubelet{client: c.Client(), opts: opts, cancel: cancel, done: make(chan struct{}), busy: map[string]bool{}}
+	k := &Kubelet{client: client, opts: opts, cancel: cancel, done: make(chan struct{}), busy: map[string]bool{}}
 	inf := informers.New[*corev1.Pod](k.client.CoreV1().Pods(""), informers.Options{LabelSelector: opts.Selector})
 	k.pods = inf
 	handle := func(p *corev1.Pod) { k.kick(ctx, p.Namespace, p.Name) }

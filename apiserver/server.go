@@ -212,7 +212,10 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	}()
 	go func() {
 		<-runCtx.Done()
-		shutdownCtx, stop := context.WithTimeout(context.Background(), 2*time.Second)
+		// Every request's context ends with runCtx, so handlers return at once;
+		// the wait is for their responses to finish. Connections that never sent
+		// a request would hold Shutdown for seconds: they are closed after it.
+		shutdownCtx, stop := context.WithTimeout(context.Background(), 250*time.Millisecond)
 		_ = srv.Shutdown(shutdownCtx)
 		stop()
 		_ = srv.Close()

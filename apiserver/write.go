@@ -331,7 +331,7 @@ func (rq *request) prepareUpdate(want, cur runtime.Object, sub string) (runtime.
 	}
 	switch sub {
 	case "status":
-		next = withField(cur, next, "Status")
+		next = withStatus(cur, next)
 	case "finalize":
 		next = withFinalizers(cur, next)
 	default:
@@ -350,7 +350,7 @@ func (rq *request) prepareUpdate(want, cur runtime.Object, sub string) (runtime.
 	nm.SetSelfLink("")
 	nm.SetManagedFields(nil)
 	nm.SetGeneration(cm.GetGeneration())
-	if rq.kind.Storage.Generation && specChanged(cur, next) {
+	if rq.kind.Storage.Generation && sub == "" && specChanged(cur, next) {
 		nm.SetGeneration(cm.GetGeneration() + 1)
 	}
 	if sub == "" {
@@ -384,6 +384,15 @@ func withField(base, from runtime.Object, field string) runtime.Object {
 		// The client's resourceVersion is the update's precondition.
 		mustMeta(out).SetResourceVersion(mustMeta(from).GetResourceVersion())
 	}
+	return out
+}
+
+// withStatus is a status update of cur: the client's status and annotations
+// (upstream's status strategies keep annotation changes, which is how a
+// Deployment's revision annotation is written), everything else as stored.
+func withStatus(cur, next runtime.Object) runtime.Object {
+	out := withField(cur, next, "Status")
+	mustMeta(out).SetAnnotations(mustMeta(next).GetAnnotations())
 	return out
 }
 

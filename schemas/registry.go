@@ -147,3 +147,28 @@ func (r *Registry) sort() {
 		return a.Resource < b.Resource
 	})
 }
+
+// OnePerResource returns, of kinds, one served version of each stored resource:
+// the preferred one, or, of several preferred (core and events.k8s.io Events),
+// the one in the storage version. Whoever acts on every object once (the
+// garbage collector, the namespace controller) uses it, so that no object is
+// seen twice. Order follows kinds.
+func OnePerResource(kinds []*Kind) []*Kind {
+	chosen := map[schema.GroupResource]int{}
+	var out []*Kind
+	for _, k := range kinds {
+		if !k.Preferred {
+			continue
+		}
+		gr := k.Storage.GroupResource
+		i, ok := chosen[gr]
+		switch {
+		case !ok:
+			chosen[gr] = len(out)
+			out = append(out, k)
+		case k.GroupVersion() == k.Storage.StorageVersion && out[i].GroupVersion() != k.Storage.StorageVersion:
+			out[i] = k
+		}
+	}
+	return out
+}

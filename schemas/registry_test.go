@@ -61,3 +61,27 @@ func TestFields(t *testing.T) {
 		t.Error("pod SupportsField wrong for metadata.namespace or spec.bogus")
 	}
 }
+
+func TestOnePerResource(t *testing.T) {
+	r := Builtin()
+	got := map[schema.GroupResource]string{}
+	for _, k := range OnePerResource(r.Kinds()) {
+		if prev, dup := got[k.Storage.GroupResource]; dup {
+			t.Errorf("%v chosen twice: %s and %s", k.Storage.GroupResource, prev, k.GroupVersion())
+		}
+		got[k.Storage.GroupResource] = k.GroupVersion().String()
+	}
+	tests := map[schema.GroupResource]string{
+		{Resource: "events"}: "v1",
+		{Group: "autoscaling", Resource: "horizontalpodautoscalers"}: "autoscaling/v2",
+		{Group: "apps", Resource: "deployments"}:                     "apps/v1",
+	}
+	for gr, want := range tests {
+		if got[gr] != want {
+			t.Errorf("OnePerResource chose %q for %v; want %q", got[gr], gr, want)
+		}
+	}
+	if len(got) != len(r.Resources()) {
+		t.Errorf("OnePerResource chose %d resources; the registry stores %d", len(got), len(r.Resources()))
+	}
+}

@@ -22,6 +22,8 @@ import (
 	"k8s.io/client-go/rest"
 
 	"github.com/tendhq/tend/controllers"
+	"github.com/tendhq/tend/controllers/garbagecollector"
+	"github.com/tendhq/tend/controllers/namespace"
 	"github.com/tendhq/tend/controllers/serviceaccount"
 	"github.com/tendhq/tend/informers"
 	"github.com/tendhq/tend/schemas"
@@ -120,6 +122,12 @@ type entry struct {
 // builtin is every controller the manager knows, with upstream's default
 // worker counts.
 var builtin = []entry{
+	{"garbagecollector", 20, func(e *env, o controllers.Options) (runnable, error) {
+		return garbagecollector.New(e.factory, e.metadata, e.kinds, e.recorder, o)
+	}},
+	{"namespace", 10, func(e *env, o controllers.Options) (runnable, error) {
+		return namespace.New(e.factory, e.client, e.metadata, e.kinds, e.recorder, o), nil
+	}},
 	{"serviceaccount", 5, func(e *env, o controllers.Options) (runnable, error) {
 		return serviceaccount.NewServiceAccounts(e.factory, e.client, o), nil
 	}},

@@ -19,6 +19,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/tendhq/tend/controllers"
+	"github.com/tendhq/tend/controllers/replicaset"
 	"github.com/tendhq/tend/informers"
 	"github.com/tendhq/tend/tendtest"
 )
@@ -48,10 +49,8 @@ func newEnv(t *testing.T) *env {
 	ctx, cancel := context.WithCancel(context.Background())
 	rec := controllers.NewRecorder(client, "deployment-controller", controllers.RecorderOptions{Host: "test"})
 	opts := controllers.Options{Workers: 2, Logf: t.Logf}
-	// The ReplicaSet controller is the stand-in until controllers/replicaset
-	// passes -race (see standin_test.go); replicaset.New(f, client, nil, opts)
-	// takes its place unchanged.
-	cs := []*controllers.Controller{newReplicaSetStandIn(f, client, opts), New(f, client, rec, opts)}
+	// The real ReplicaSet controller turns ReplicaSets into pods.
+	cs := []*controllers.Controller{replicaset.New(f, client, nil, opts), New(f, client, rec, opts)}
 	f.Start(ctx)
 	if !f.WaitForSync(ctx) {
 		t.Fatal("informers did not sync")

@@ -22,8 +22,10 @@ import (
 	"k8s.io/client-go/rest"
 
 	"github.com/tendhq/tend/controllers"
+	"github.com/tendhq/tend/controllers/deployment"
 	"github.com/tendhq/tend/controllers/garbagecollector"
 	"github.com/tendhq/tend/controllers/namespace"
+	"github.com/tendhq/tend/controllers/replicaset"
 	"github.com/tendhq/tend/controllers/serviceaccount"
 	"github.com/tendhq/tend/informers"
 	"github.com/tendhq/tend/schemas"
@@ -62,8 +64,11 @@ func DefaultConfig() Config {
 	b := make([]byte, 4)
 	_, _ = rand.Read(b)
 	return Config{
-		QPS:            500,
-		Burst:          1000,
+		// The controllers bound their own concurrency (the ReplicaSet controller
+		// has at most 12 writes in flight); the client's limit is a backstop,
+		// set high enough not to be what limits a scale-up.
+		QPS:            5000,
+		Burst:          10000,
 		LeaderElect:    true,
 		LeaseNamespace: "kube-system",
 		LeaseName:      "kube-controller-manager",
@@ -122,6 +127,15 @@ type entry struct {
 // builtin is every controller the manager knows, with upstream's default
 // worker counts.
 var builtin = []entry{
+	{"deployment", 5, func(e *env, o controllers.Options) (runnable, error) {
+		return deployment.New(e.factory, e.client, e.recorder, o), nil
+	}},
+	{"replicaset", 5, func(e *env, o controllers.Options) (runnable, error) {
+		return replicaset.New(e.factory, e.client, e.recorder, o), nil
+	}},
+	{"replicationcontroller", 5, func(e *env, o controllers.Options) (runnable, error) {
+		return replicaset.NewReplicationController(e.factory, e.client, e.recorder, o), nil
+	}},
 	{"garbagecollector", 20, func(e *env, o controllers.Options) (runnable, error) {
 		return garbagecollector.New(e.factory, e.metadata, e.kinds, e.recorder, o)
 	}},

@@ -3,6 +3,7 @@ package e2e
 import (
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -102,13 +103,19 @@ func TestObjectCommands(t *testing.T) {
 	}
 
 	t.Run("describe deployment", func(t *testing.T) {
-		out := k.ok(t, "describe", "deployment", "web", "-n", "ops")
+		// The controllers create the pods; with no kubelet here none is available.
+		var out string
+		eventually(t, "the Deployment's pods created", func() (bool, string) {
+			out = k.ok(t, "describe", "deployment", "web", "-n", "ops")
+			return regexp.MustCompile(`(?m)^Replicas:\s+3 desired \| 3 updated \| 3 total`).MatchString(out) &&
+				strings.Contains(out, "ScalingReplicaSet"), out
+		})
 		wantMatch(t, "kubectl describe deployment web", out,
 			`^Name:\s+web$`,
 			`^Namespace:\s+ops$`,
 			`^Labels:\s+app=web$`,
 			`^Selector:\s+app=web$`,
-			`^Replicas:\s+3 desired \| 0 updated \| 0 total \| 0 available \| 0 unavailable$`,
+			`^Replicas:\s+3 desired \| 3 updated \| 3 total \| 0 available \| 3 unavailable$`,
 			`^StrategyType:\s+RollingUpdate$`,
 			`^MinReadySeconds:\s+0$`,
 			`^RollingUpdateStrategy:\s+25% max unavailable, 25% max surge$`,
@@ -118,7 +125,9 @@ func TestObjectCommands(t *testing.T) {
 			`^\s+Image:\s+registry.local/nginx:1.27$`,
 			`^\s+Port:\s+8080/TCP$`,
 			`^\s+MODE:\s+production$`,
-			`^Events:\s+<none>$`,
+			`^\s+Available\s+False\s+MinimumReplicasUnavailable$`,
+			`^NewReplicaSet:\s+web-[a-z0-9]+ \(3/3 replicas created\)$`,
+			`^\s+Normal\s+ScalingReplicaSet\s+.*controller-manager\s+Scaled up replica set web-[a-z0-9]+ from 0 to 3$`,
 		)
 	})
 

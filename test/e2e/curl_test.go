@@ -186,7 +186,8 @@ func TestCurl(t *testing.T) {
 		wantField(t, "POSTing it again", dup, "reason", "AlreadyExists")
 		wantField(t, "POSTing it again", dup, "details.name", "posted")
 
-		list := decodeJSON(t, c.do(t, "GET", base, "", "").want(t, 200).body)
+		// The namespace also holds the controller-manager's kube-root-ca.crt.
+		list := decodeJSON(t, c.do(t, "GET", base+"?labelSelector=via%3Dcurl", "", "").want(t, 200).body)
 		wantField(t, "GET "+base, list, "kind", "ConfigMapList")
 		wantField(t, "GET "+base, list, "apiVersion", "v1")
 		if rv, _ := lookup(list, "metadata.resourceVersion"); rv == "" || rv == nil {
@@ -252,6 +253,9 @@ func TestCurl(t *testing.T) {
 				t.Fatalf("watch stream line %q is not one JSON event: %v", line, err)
 			}
 			n, _ := lookup(e.Object, "metadata.name")
+			if n == "kube-root-ca.crt" { // the controller-manager's, in every namespace
+				continue
+			}
 			got = append(got, e.Type+" "+n.(string))
 		}
 		if want := []string{"ADDED posted", "MODIFIED posted"}; !slices.Equal(got, want) {
@@ -261,11 +265,13 @@ func TestCurl(t *testing.T) {
 
 	t.Run("paging", func(t *testing.T) {
 		c.do(t, "POST", "/api/v1/namespaces", "application/json", `{"apiVersion":"v1","kind":"Namespace","metadata":{"name":"paged"}}`).want(t, 201)
+		// Secrets: no controller adds any to a namespace (ConfigMaps get
+		// kube-root-ca.crt), so the pages hold exactly these.
 		for _, name := range []string{"p0", "p1", "p2"} {
-			c.do(t, "POST", "/api/v1/namespaces/paged/configmaps", "application/json",
-				`{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"`+name+`"}}`).want(t, 201)
+			c.do(t, "POST", "/api/v1/namespaces/paged/secrets", "application/json",
+				`{"apiVersion":"v1","kind":"Secret","metadata":{"name":"`+name+`"}}`).want(t, 201)
 		}
-		first := decodeJSON(t, c.do(t, "GET", "/api/v1/namespaces/paged/configmaps?limit=2", "", "").want(t, 200).body)
+		first := decodeJSON(t, c.do(t, "GET", "/api/v1/namespaces/paged/secrets?limit=2", "", "").want(t, 200).body)
 		wantField(t, "the first page (limit=2)", first, "items[0].metadata.name", "p0")
 		wantField(t, "the first page (limit=2)", first, "items[1].metadata.name", "p1")
 		wantField(t, "the first page (limit=2)", first, "metadata.remainingItemCount", 1)
@@ -275,7 +281,7 @@ func TestCurl(t *testing.T) {
 		if len(items.([]any)) != 2 || token == "" {
 			t.Fatalf("GET ?limit=2: %d items, continue %q; want 2 items and a continue token", len(items.([]any)), token)
 		}
-		second := decodeJSON(t, c.do(t, "GET", "/api/v1/namespaces/paged/configmaps?limit=2&continue="+url.QueryEscape(token), "", "").want(t, 200).body)
+		second := decodeJSON(t, c.do(t, "GET", "/api/v1/namespaces/paged/secrets?limit=2&continue="+url.QueryEscape(token), "", "").want(t, 200).body)
 		items, _ = lookup(second, "items")
 		if len(items.([]any)) != 1 {
 			t.Errorf("the second page: %d items; want 1", len(items.([]any)))
@@ -284,7 +290,7 @@ func TestCurl(t *testing.T) {
 		if cont, ok := lookup(second, "metadata.continue"); ok && cont != "" {
 			t.Errorf("the last page has continue %q; want none", cont)
 		}
-		bad := decodeJSON(t, c.do(t, "GET", "/api/v1/namespaces/paged/configmaps?limit=2&continue=garbage", "", "").want(t, 400).body)
+		bad := decodeJSON(t, c.do(t, "GET", "/api/v1/namespaces/paged/secrets?limit=2&continue=garbage", "", "").want(t, 400).body)
 		wantField(t, "a malformed continue token", bad, "reason", "BadRequest")
 	})
 

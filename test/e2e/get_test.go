@@ -27,7 +27,8 @@ metadata:
   name: web
   namespace: store
 spec:
-  replicas: 2
+  # No replicas: the controllers would add pods that match the selectors below.
+  replicas: 0
   selector:
     matchLabels:
       app: web
@@ -64,7 +65,7 @@ spec:
 	pod("store", "p-solo", "app: solo")
 	pod("other", "p-other", "app: web, env: dev")
 	for i, name := range []string{"cm-b", "cm-a", "cm-c"} {
-		fmt.Fprintf(&b, "---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: %s\n  namespace: store\ndata:\n  key: value-of-%s\n  rank: \"%d\"\n", name, name, i)
+		fmt.Fprintf(&b, "---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: %s\n  namespace: store\n  labels: {set: fixture}\ndata:\n  key: value-of-%s\n  rank: \"%d\"\n", name, name, i)
 	}
 	return b.String()
 }
@@ -103,7 +104,7 @@ func TestGet(t *testing.T) {
 		}
 		d := deps.row(t, "NAME", "web")
 		for col, want := range map[string]string{
-			"READY":      "0/2",
+			"READY":      "0/0",
 			"CONTAINERS": "nginx,logger",
 			"IMAGES":     "registry.local/nginx:1.27,registry.local/logger",
 			"SELECTOR":   "app=web,tier=front",
@@ -121,7 +122,7 @@ func TestGet(t *testing.T) {
 		d := decodeYAML(t, text)
 		for path, want := range map[string]any{
 			"metadata.generation":                                       1,
-			"spec.replicas":                                             2,
+			"spec.replicas":                                             0,
 			"spec.strategy.type":                                        "RollingUpdate",
 			"spec.strategy.rollingUpdate.maxSurge":                      "25%",
 			"spec.strategy.rollingUpdate.maxUnavailable":                "25%",
@@ -174,7 +175,7 @@ func TestGet(t *testing.T) {
 		wantField(t, "get configmap cm-a -o json", cm, "apiVersion", "v1")
 		wantField(t, "get configmap cm-a -o json", cm, "data.key", "value-of-cm-a")
 
-		list := decodeJSON(t, k.ok(t, "get", "configmaps", "-n", "store", "-o", "json"))
+		list := decodeJSON(t, k.ok(t, "get", "configmaps", "-n", "store", "-l", "set=fixture", "-o", "json"))
 		wantField(t, "get configmaps -o json", list, "kind", "List")
 		items, _ := lookup(list, "items")
 		var got []string
@@ -190,10 +191,10 @@ func TestGet(t *testing.T) {
 
 	t.Run("jsonpath", func(t *testing.T) {
 		t.Parallel()
-		if got := k.ok(t, "get", "configmaps", "-n", "store", "-o", "jsonpath={.items[*].metadata.name}"); got != "cm-a cm-b cm-c" {
+		if got := k.ok(t, "get", "configmaps", "-n", "store", "-l", "set=fixture", "-o", "jsonpath={.items[*].metadata.name}"); got != "cm-a cm-b cm-c" {
 			t.Errorf("jsonpath {.items[*].metadata.name} = %q; want \"cm-a cm-b cm-c\"", got)
 		}
-		got := k.ok(t, "get", "configmaps", "-n", "store", "-o", `jsonpath={range .items[*]}{.metadata.name}={.data.key}{"\n"}{end}`)
+		got := k.ok(t, "get", "configmaps", "-n", "store", "-l", "set=fixture", "-o", `jsonpath={range .items[*]}{.metadata.name}={.data.key}{"\n"}{end}`)
 		if want := "cm-a=value-of-cm-a\ncm-b=value-of-cm-b\ncm-c=value-of-cm-c\n"; got != want {
 			t.Errorf("jsonpath range = %q; want %q", got, want)
 		}
@@ -201,7 +202,7 @@ func TestGet(t *testing.T) {
 			t.Errorf("jsonpath filter = %q; want Always", got)
 		}
 		// --sort-by needs the objects inside the server's Table.
-		tb := parseTable(t, k.ok(t, "get", "configmaps", "-n", "store", "--sort-by=.data.rank"))
+		tb := parseTable(t, k.ok(t, "get", "configmaps", "-n", "store", "-l", "set=fixture", "--sort-by=.data.rank"))
 		if got := tb.column("NAME"); !slices.Equal(got, []string{"cm-b", "cm-a", "cm-c"}) {
 			t.Errorf("get configmaps --sort-by=.data.rank = %q; want [cm-b cm-a cm-c]", got)
 		}

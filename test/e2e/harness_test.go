@@ -84,13 +84,20 @@ var (
 // waits for its ready line.
 func startServer(t *testing.T) *server {
 	t.Helper()
+	return startTend(t, "server")
+}
+
+// startTend starts `tend COMMAND --data-dir $(t.TempDir()) --secure-port 0
+// ARGS...` (server or apiserver) and waits for its ready line.
+func startTend(t *testing.T, command string, args ...string) *server {
+	t.Helper()
 	s := &server{
 		dataDir: t.TempDir(),
 		home:    t.TempDir(),
 		log:     &syncBuffer{},
 		exited:  make(chan struct{}),
 	}
-	cmd := exec.Command(tendBinary, "server", "--data-dir", s.dataDir, "--secure-port", "0")
+	cmd := exec.Command(tendBinary, append([]string{command, "--data-dir", s.dataDir, "--secure-port", "0"}, args...)...)
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatalf("tend server: %v", err)

@@ -8,6 +8,7 @@ import (
 	"log"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"os"
 	"strings"
 	"sync/atomic"
@@ -60,7 +61,7 @@ func runControllerManager(ctx context.Context, args []string) error {
 	cfg := manager.DefaultConfig()
 	fs := flag.NewFlagSet("tend controller-manager", flag.ContinueOnError)
 	kubeconfig := fs.String("kubeconfig", "", "kubeconfig of the apiserver to manage (required)")
-	metricsAddr := fs.String("metrics-bind-address", "127.0.0.1:10257", `address of /metrics and /healthz over HTTP ("" disables)`)
+	metricsAddr := fs.String("metrics-bind-address", "127.0.0.1:10257", `address of /metrics, /healthz, /leaderz and /debug/pprof over HTTP ("" disables)`)
 	mf := addManagerFlags(fs, &cfg)
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -103,6 +104,8 @@ func runControllerManager(ctx context.Context, args []string) error {
 		mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 		mux.HandleFunc("/healthz", func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, "ok") })
 		mux.HandleFunc("/leaderz", func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, leading.Load()) })
+		mux.HandleFunc("/debug/pprof/", pprof.Index)
+		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
 		srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 		go func() { _ = srv.Serve(ln) }()
 		defer srv.Close()

@@ -13,7 +13,9 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"io"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -159,6 +161,15 @@ func run(replicas int, tend string) error {
 		return err
 	}
 	latencies := <-lat
+	if path := os.Getenv("SCALE_HEAP_PROFILE"); path != "" {
+		if resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/debug/pprof/heap", mport)); err == nil {
+			if f, err := os.Create(path); err == nil {
+				_, _ = io.Copy(f, resp.Body)
+				f.Close()
+			}
+			resp.Body.Close()
+		}
+	}
 	fmt.Printf("SCALE 0 -> %d replicas: ReplicaSet status.replicas=%d after %.2fs; pods listed: %d\n",
 		replicas, replicas, total.Seconds(), len(l.Items))
 	fmt.Printf("APISERVER latency for another client meanwhile (%d probes): p50=%v p99=%v max=%v\n",

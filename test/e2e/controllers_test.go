@@ -311,6 +311,27 @@ func (p *proc) leading() bool {
 	return string(b) == "true"
 }
 
+// reconciles sums the manager's controller_reconcile_total.
+func (p *proc) reconciles(t *testing.T) int {
+	t.Helper()
+	resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/metrics", p.port))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	total := 0
+	for _, l := range strings.Split(string(b), "\n") {
+		if !strings.HasPrefix(l, "controller_reconcile_total{") {
+			continue
+		}
+		f := strings.Fields(l)
+		n, _ := strconv.ParseFloat(f[len(f)-1], 64)
+		total += int(n)
+	}
+	return total
+}
+
 // TestTwoControllerManagers runs two managers against one apiserver: exactly
 // one reconciles; killing it (SIGKILL: no lease release) hands over to the
 // other within the lease duration.
@@ -340,6 +361,13 @@ func TestTwoControllerManagers(t *testing.T) {
 		out := k.ok(t, "get", "pods", "-l", "app=one", "-o", "name")
 		return len(strings.Fields(out)) == 2, out
 	})
+	// The other manager reconciled nothing: it runs no controller until it leads.
+	if n := other.reconciles(t); n != 0 {
+		t.Errorf("the manager that does not lead reconciled %d times; want 0", n)
+	}
+	if n := leader.reconciles(t); n == 0 {
+		t.Error("the leader's metrics show no reconcile")
+	}
 	killed := time.Now()
 	leader.stop(syscall.SIGKILL)
 	eventually(t, "the other manager takes over", func() (bool, string) {

@@ -158,21 +158,10 @@ func (e *env) replicaSets(d *appsv1.Deployment) []appsv1.ReplicaSet {
 	return out
 }
 
-// eventually polls cond until it returns "" or timeout passes, then fails with
-// its last complaint.
+// eventually is tendtest.Eventually.
 func eventually(t *testing.T, timeout time.Duration, cond func() string) {
 	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
-		msg := cond()
-		if msg == "" {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("after %v: %s", timeout, msg)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	tendtest.Eventually(t, timeout, cond)
 }
 
 // waitComplete waits until the Deployment's rollout is complete as kubectl

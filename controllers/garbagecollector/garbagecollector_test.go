@@ -4,8 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net"
-	"sync"
 	"testing"
 	"time"
 
@@ -18,7 +16,6 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/metadata"
-	"k8s.io/client-go/rest"
 
 	"github.com/tendhq/tend/controllers"
 	"github.com/tendhq/tend/controllers/garbagecollector"
@@ -44,34 +41,7 @@ func start(t *testing.T) *env {
 }
 
 func newEnv(t *testing.T, c *tendtest.Cluster) *env {
-	return &env{client: kubernetes.NewForConfigOrDie(trackedConfig(t, c)), ctx: t.Context()}
-}
-
-// trackedConfig is c's client configuration with its connections closed when
-// t ends, before the cluster stops: the apiserver's graceful shutdown waits
-// (2 s) for connections a client opened but never used.
-func trackedConfig(t *testing.T, c *tendtest.Cluster) *rest.Config {
-	cfg := c.RESTConfig()
-	var mu sync.Mutex
-	var conns []net.Conn
-	var d net.Dialer
-	cfg.Dial = func(ctx context.Context, network, addr string) (net.Conn, error) {
-		conn, err := d.DialContext(ctx, network, addr)
-		if err == nil {
-			mu.Lock()
-			conns = append(conns, conn)
-			mu.Unlock()
-		}
-		return conn, err
-	}
-	t.Cleanup(func() {
-		mu.Lock()
-		defer mu.Unlock()
-		for _, conn := range conns {
-			_ = conn.Close()
-		}
-	})
-	return cfg
+	return &env{client: kubernetes.NewForConfigOrDie(c.RESTConfig()), ctx: t.Context()}
 }
 
 // startGC runs a garbage collector on c until t ends, and waits for its graph
@@ -79,7 +49,7 @@ func trackedConfig(t *testing.T, c *tendtest.Cluster) *rest.Config {
 func startGC(t *testing.T, c *tendtest.Cluster) *garbagecollector.GC {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	cfg := trackedConfig(t, c)
+	cfg := c.RESTConfig()
 	f, err := informers.NewFactory(cfg, informers.FactoryOptions{})
 	if err != nil {
 		t.Fatal(err)

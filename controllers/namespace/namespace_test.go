@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net"
 	"strings"
 	"sync"
 	"testing"
@@ -18,7 +17,6 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/metadata"
-	"k8s.io/client-go/rest"
 
 	"github.com/tendhq/tend/controllers"
 	"github.com/tendhq/tend/controllers/namespace"
@@ -38,7 +36,7 @@ type env struct {
 func start(t *testing.T) *env {
 	t.Helper()
 	c := tendtest.Start(t, tendtest.Options{})
-	cfg := trackedConfig(t, c)
+	cfg := c.RESTConfig()
 	client := kubernetes.NewForConfigOrDie(cfg)
 	md, err := metadata.NewForConfig(cfg)
 	if err != nil {
@@ -64,33 +62,6 @@ func start(t *testing.T) *env {
 		wg.Wait()
 	})
 	return &env{c: c, client: client, md: md, ctx: t.Context()}
-}
-
-// trackedConfig is c's client configuration with its connections closed when
-// t ends, before the cluster stops: the apiserver's graceful shutdown waits
-// (2 s) for connections a client opened but never used.
-func trackedConfig(t *testing.T, c *tendtest.Cluster) *rest.Config {
-	cfg := c.RESTConfig()
-	var mu sync.Mutex
-	var conns []net.Conn
-	var d net.Dialer
-	cfg.Dial = func(ctx context.Context, network, addr string) (net.Conn, error) {
-		conn, err := d.DialContext(ctx, network, addr)
-		if err == nil {
-			mu.Lock()
-			conns = append(conns, conn)
-			mu.Unlock()
-		}
-		return conn, err
-	}
-	t.Cleanup(func() {
-		mu.Lock()
-		defer mu.Unlock()
-		for _, conn := range conns {
-			_ = conn.Close()
-		}
-	})
-	return cfg
 }
 
 func eventually(t *testing.T, what string, cond func() (bool, error)) {

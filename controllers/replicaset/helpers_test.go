@@ -154,21 +154,10 @@ func (e *env) events(name, reason string) []corev1.Event {
 	return out
 }
 
-// eventually polls cond until it returns "" or the timeout passes, then
-// fails with cond's last complaint.
+// eventually is tendtest.Eventually.
 func eventually(t *testing.T, timeout time.Duration, cond func() string) {
 	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
-		msg := cond()
-		if msg == "" {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("after %v: %s", timeout, msg)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	tendtest.Eventually(t, timeout, cond)
 }
 
 // rsStatus waits until the ReplicaSet's status is want (conditions aside).

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"sync"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -22,6 +23,12 @@ import (
 // them. A repeat of an event (same object, type, reason and message) does not
 // make a new Event: the first one's count and lastTimestamp are updated.
 //
+// As upstream's spam filter, each object may have a burst of 25 events of a
+// type, then one per five minutes: a ReplicaSet scaled to 10,000 replicas
+// records a few dozen events, not 10,000 writes competing with its pods'.
+// Normal and Warning events have separate budgets, so that a failure is never
+// silenced by the successes before it.
+//
 // Recording never blocks the caller: events are written by Run's goroutine;
 // when too many are waiting, new ones are dropped (and logged).
 type Recorder struct {
@@ -35,6 +42,30 @@ type Recorder struct {
 	// seen remembers recent events for aggregation, least recently used first.
 	seen  map[aggKey]*list.Element
 	order *list.List
+
+	// budgets are the spam filter's, by object and event type, least recently
+	// used first.
+	budgetMu    sync.Mutex
+	budgets     map[budgetKey]*list.Element
+	budgetOrder *list.List
+}
+
+// The spam filter's budget: a burst of eventBurst events, then one per
+// eventRefill.
+const (
+	eventBurst  = 25
+	eventRefill = 5 * time.Minute
+)
+
+type budgetKey struct {
+	uid       types.UID
+	eventType string
+}
+
+type budget struct {
+	key    budgetKey
+	tokens float64
+	at     time.Time
 }
 
 // RecorderOptions tune a Recorder.
@@ -80,7 +111,36 @@ func NewRecorder(client kubernetes.Interface, component string, opts RecorderOpt
 		host, _ = os.Hostname()
 	}
 	return &Recorder{client: client, component: component, host: host, ch: make(chan pending, maxPending),
-		now: time.Now, logf: opts.Logf, seen: make(map[aggKey]*list.Element), order: list.New()}
+		now: time.Now, logf: opts.Logf, seen: make(map[aggKey]*list.Element), order: list.New(),
+		budgets: make(map[budgetKey]*list.Element), budgetOrder: list.New()}
+}
+
+// allow spends one event of the object's budget for the type, if any is left.
+func (r *Recorder) allow(uid types.UID, eventType string) bool {
+	r.budgetMu.Lock()
+	defer r.budgetMu.Unlock()
+	now := r.now()
+	k := budgetKey{uid, eventType}
+	var b *budget
+	if el, ok := r.budgets[k]; ok {
+		r.budgetOrder.MoveToBack(el)
+		b = el.Value.(*budget)
+		b.tokens = min(eventBurst, b.tokens+float64(now.Sub(b.at))/float64(eventRefill))
+		b.at = now
+	} else {
+		b = &budget{key: k, tokens: eventBurst, at: now}
+		r.budgets[k] = r.budgetOrder.PushBack(b)
+		if r.budgetOrder.Len() > maxAggregated {
+			oldest := r.budgetOrder.Front()
+			r.budgetOrder.Remove(oldest)
+			delete(r.budgets, oldest.Value.(*budget).key)
+		}
+	}
+	if b.tokens < 1 {
+		return false
+	}
+	b.tokens--
+	return true
 }
 
 // Event records an event about obj. eventType is corev1.EventTypeNormal or
@@ -89,6 +149,9 @@ func (r *Recorder) Event(obj runtime.Object, eventType, reason, message string) 
 	ref, err := reference.GetReference(scheme.Scheme, obj)
 	if err != nil {
 		r.log("event %s about %T: %v", reason, obj, err)
+		return
+	}
+	if !r.allow(ref.UID, eventType) {
 		return
 	}
 	select {

@@ -502,33 +502,6 @@ func TestReadReplicationController(t *testing.T) {
 	}
 }
 
-func TestEventLimiter(t *testing.T) {
-	now := time.Date(2025, 1, 1, 12, 0, 0, 0, time.UTC)
-	l := newEventLimiter(nil)
-	l.now = func() time.Time { return now }
-	normal := bucketKey{"uid", corev1.EventTypeNormal}
-	allowed := 0
-	for range 100 {
-		if l.allow(normal) {
-			allowed++
-		}
-	}
-	if allowed != eventBurst {
-		t.Errorf("events allowed in a burst = %d; want %d", allowed, eventBurst)
-	}
-	if !l.allow(bucketKey{"uid", corev1.EventTypeWarning}) {
-		t.Error("a Warning after a burst of Normal events was dropped; want it recorded")
-	}
-	now = now.Add(eventRefill)
-	if !l.allow(normal) || l.allow(normal) {
-		t.Errorf("after %v: want exactly one more event", eventRefill)
-	}
-	l.forget("uid")
-	if !l.allow(normal) {
-		t.Error("after forget: event dropped; want a fresh budget")
-	}
-}
-
 func TestByControllerIndex(t *testing.T) {
 	yes := true
 	owned := mkPod("a")

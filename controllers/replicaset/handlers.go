@@ -63,7 +63,6 @@ func (r *reconciler[T]) setDeleted(obj T) {
 // forget drops what the controller remembered of a set that is gone.
 func (r *reconciler[T]) forget(obj T) {
 	r.exp.Forget(informers.KeyOf(obj))
-	r.events.forget(obj.GetUID())
 }
 
 // resolve returns the set of this controller's kind that ref names, if it is

@@ -75,7 +75,7 @@ func (r *reconciler[T]) createPods(ctx context.Context, s *set, key string, n in
 		p, err := pods.Create(ctx, pod.DeepCopy(), metav1.CreateOptions{})
 		switch {
 		case err == nil:
-			r.events.eventf(s, corev1.EventTypeNormal, reasonSuccessfulCreate, "Created pod: %v", p.Name)
+			r.eventf(s, corev1.EventTypeNormal, reasonSuccessfulCreate, "Created pod: %v", p.Name)
 			return nil
 		case isNamespaceTerminating(err):
 			// Every creation will fail, and the namespace controller is
@@ -84,7 +84,7 @@ func (r *reconciler[T]) createPods(ctx context.Context, s *set, key string, n in
 		case ctx.Err() != nil:
 			return ctx.Err()
 		}
-		r.events.eventf(s, corev1.EventTypeWarning, reasonFailedCreatePod, "Error creating: %v", err)
+		r.eventf(s, corev1.EventTypeWarning, reasonFailedCreatePod, "Error creating: %v", err)
 		return err
 	})
 	for range n - created {
@@ -110,7 +110,7 @@ func (r *reconciler[T]) deletePods(ctx context.Context, s *set, key string, vict
 		p := victims[i]
 		err := pods.Delete(ctx, p.Name, metav1.DeleteOptions{})
 		if err == nil {
-			r.events.eventf(s, corev1.EventTypeNormal, reasonSuccessfulDelete, "Deleted pod: %v", p.Name)
+			r.eventf(s, corev1.EventTypeNormal, reasonSuccessfulDelete, "Deleted pod: %v", p.Name)
 			return
 		}
 		r.exp.DeletionObserved(key, string(p.UID))
@@ -118,7 +118,7 @@ func (r *reconciler[T]) deletePods(ctx context.Context, s *set, key string, vict
 			return
 		}
 		if ctx.Err() == nil {
-			r.events.eventf(s, corev1.EventTypeWarning, reasonFailedDeletePod, "Error deleting: %v", err)
+			r.eventf(s, corev1.EventTypeWarning, reasonFailedDeletePod, "Error deleting: %v", err)
 		}
 		mu.Lock()
 		if first == nil {
@@ -207,4 +207,12 @@ func podPrefix(name string) string {
 // deleted.
 func isNamespaceTerminating(err error) bool {
 	return apierrors.HasStatusCause(err, corev1.NamespaceTerminatingCause)
+}
+
+// eventf records an event about a set; the recorder's spam filter keeps a large
+// scale-up to a few dozen.
+func (r *reconciler[T]) eventf(s *set, eventType, reason, format string, args ...any) {
+	if r.rec != nil {
+		r.rec.Eventf(s.obj, eventType, reason, format, args...)
+	}
 }

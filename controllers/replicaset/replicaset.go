@@ -94,7 +94,7 @@ type reconciler[T informers.Object] struct {
 	sets   *informers.Informer[T]
 	pods   *informers.Informer[*corev1.Pod]
 	exp    *controllers.Expectations
-	events *eventLimiter
+	rec    *controllers.Recorder
 	logf   func(format string, args ...any)
 	now    func() time.Time
 
@@ -114,7 +114,7 @@ func newReconciler[T informers.Object](k kind[T], sets *informers.Informer[T], p
 		sets:   sets,
 		pods:   pods,
 		exp:    controllers.NewExpectations(),
-		events: newEventLimiter(rec),
+		rec:    rec,
 		logf:   opts.Logf,
 		now:    time.Now,
 	}

@@ -91,8 +91,8 @@ func TestScaleUpThousand(t *testing.T) {
 	}
 	// Upstream's spam filter: a burst of 25 events per object, not one per pod.
 	eventually(t, 10*time.Second, func() string {
-		if got := len(e.events("web", reasonSuccessfulCreate)); got != eventBurst {
-			return fmt.Sprintf("SuccessfulCreate events = %d; want %d", got, eventBurst)
+		if got := len(e.events("web", reasonSuccessfulCreate)); got != 25 {
+			return fmt.Sprintf("SuccessfulCreate events = %d; want 25", got)
 		}
 		return ""
 	})

@@ -6,17 +6,9 @@ import (
 	"flag"
 	"fmt"
 	"log"
-	"net"
-	"net/http"
-	"net/http/pprof"
 	"os"
 	"strings"
-	"sync/atomic"
-	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/tendhq/tend/controllers/manager"
@@ -80,36 +72,16 @@ func runControllerManager(ctx context.Context, args []string) error {
 	cfg.RESTConfig = rc
 	logger := log.New(os.Stderr, "", log.LstdFlags)
 	cfg.Logf = logger.Printf
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	cfg.Registerer = reg
-	var leading atomic.Bool
-	cfg.OnLeading = func(l bool) {
-		leading.Store(l)
-		if l {
-			logger.Printf("leading: running the controllers as %s", cfg.Identity)
-		} else {
-			logger.Printf("no longer leading")
-		}
-	}
 	if err := cfg.Validate(); err != nil {
 		return err
 	}
-	if *metricsAddr != "" {
-		ln, err := net.Listen("tcp", *metricsAddr)
-		if err != nil {
-			return fmt.Errorf("listening on %s: %w", *metricsAddr, err)
-		}
-		mux := http.NewServeMux()
-		mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
-		mux.HandleFunc("/healthz", func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, "ok") })
-		mux.HandleFunc("/leaderz", func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, leading.Load()) })
-		mux.HandleFunc("/debug/pprof/", pprof.Index)
-		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
-		srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
-		go func() { _ = srv.Serve(ln) }()
-		defer srv.Close()
+	m, stop, err := serveMetrics(*metricsAddr)
+	if err != nil {
+		return err
 	}
+	defer stop()
+	cfg.Registerer = m.registry
+	cfg.OnLeading = m.onLeading(logger, cfg.Identity)
 	fmt.Printf("tend controller-manager started as %s (leader election %v)\n", cfg.Identity, cfg.LeaderElect)
 	return manager.Run(ctx, cfg)
 }

@@ -34,6 +34,8 @@ func apiserverFlags(fs *flag.FlagSet, cfg *apiserver.Config) *string {
 	fs.IntVar(&cfg.SecurePort, "secure-port", cfg.SecurePort, "HTTPS port of the API (0 picks a free one)")
 	fs.StringVar(&cfg.ServiceCIDR, "service-cidr", cfg.ServiceCIDR, "range ClusterIPs are allocated from")
 	fs.StringVar(&cfg.NodePortRange, "service-node-port-range", cfg.NodePortRange, "range NodePorts are allocated from")
+	fs.Int64Var(&cfg.DefaultNotReadyTolerationSeconds, "default-not-ready-toleration-seconds", cfg.DefaultNotReadyTolerationSeconds, "tolerationSeconds of the node.kubernetes.io/not-ready:NoExecute toleration added to every pod that has none")
+	fs.Int64Var(&cfg.DefaultUnreachableTolerationSeconds, "default-unreachable-toleration-seconds", cfg.DefaultUnreachableTolerationSeconds, "tolerationSeconds of the node.kubernetes.io/unreachable:NoExecute toleration added to every pod that has none")
 	fs.DurationVar(&cfg.Storage.CompactInterval, "etcd-compaction-interval", cfg.Storage.CompactInterval, "how often etcd history is compacted (0 disables)")
 	return fs.String("etcd-servers", "", "comma-separated client URLs of an external etcd cluster (default: an embedded etcd in --data-dir)")
 }

@@ -261,6 +261,14 @@ type proc struct {
 // short lease, so that failover fits in a test.
 func startControllerManager(t *testing.T, s *server) *proc {
 	t.Helper()
+	return startComponent(t, s, "controller-manager", "controller-manager",
+		"--leader-elect-lease-duration=3s", "--leader-elect-renew-deadline=2s", "--leader-elect-retry-period=250ms")
+}
+
+// startComponent starts `tend COMMAND --kubeconfig DATA/KUBECONFIG.kubeconfig
+// --metrics-bind-address 127.0.0.1:PORT ARGS...` against s, with a free port.
+func startComponent(t *testing.T, s *server, command, kubeconfig string, args ...string) *proc {
+	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -268,10 +276,9 @@ func startControllerManager(t *testing.T, s *server) *proc {
 	port := l.Addr().(*net.TCPAddr).Port
 	l.Close()
 	p := &proc{log: &syncBuffer{}, done: make(chan struct{}), port: port}
-	p.cmd = exec.Command(tendBinary, "controller-manager",
-		"--kubeconfig", filepath.Join(s.dataDir, "controller-manager.kubeconfig"),
-		"--metrics-bind-address", "127.0.0.1:"+strconv.Itoa(port),
-		"--leader-elect-lease-duration=3s", "--leader-elect-renew-deadline=2s", "--leader-elect-retry-period=250ms")
+	p.cmd = exec.Command(tendBinary, append([]string{command,
+		"--kubeconfig", filepath.Join(s.dataDir, kubeconfig+".kubeconfig"),
+		"--metrics-bind-address", "127.0.0.1:" + strconv.Itoa(port)}, args...)...)
 	p.cmd.Stdout, p.cmd.Stderr = p.log, p.log
 	if err := p.cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -280,7 +287,12 @@ func startControllerManager(t *testing.T, s *server) *proc {
 		_ = p.cmd.Wait()
 		close(p.done)
 	}()
-	t.Cleanup(func() { p.stop(syscall.SIGTERM) })
+	t.Cleanup(func() {
+		p.stop(syscall.SIGTERM)
+		if t.Failed() {
+			t.Logf("tend %s log (last lines):\n%s", command, tail(p.log.String(), 40))
+		}
+	})
 	return p
 }
 

@@ -28,7 +28,7 @@ type Cache struct {
 	// lastChange is the revision of the last event applied.
 	lastChange int64
 	ring       ring
-	watchers   map[*Watcher]struct{}
+	watchers   watcherSet
 	// rvChanged is closed and replaced whenever rv advances.
 	rvChanged chan struct{}
 	ready     chan struct{}
@@ -42,7 +42,7 @@ func newCache(s *Store, r *Resource) *Cache {
 		store:     s,
 		items:     btree.NewG(32, func(a, b *Object) bool { return a.Key < b.Key }),
 		index:     make(map[string]map[string]map[string]*Object, len(r.Indexes)),
-		watchers:  make(map[*Watcher]struct{}),
+		watchers:  newWatcherSet(r.Indexes),
 		rvChanged: make(chan struct{}),
 		ready:     make(chan struct{}),
 		ring:      ring{min: s.cfg.History.Min, max: s.cfg.History.Max, window: s.cfg.History.Window},
@@ -82,10 +82,8 @@ func (c *Cache) run(ctx context.Context) {
 	}
 	c.mu.Lock()
 	c.err = errorf(CodeUnavailable, "", "watch cache for %s stopped", c.res.Name)
-	for w := range c.watchers {
-		w.closeLocked(c.err)
-	}
-	c.watchers = nil
+	c.watchers.eachLocked(func(w *Watcher) { w.closeLocked(c.err) })
+	c.watchers.clearLocked()
 	c.mu.Unlock()
 }
 
@@ -117,10 +115,9 @@ func (c *Cache) relist(ctx context.Context) (int64, error) {
 	}
 	c.ring.reset(rev)
 	c.lastChange = rev
-	for w := range c.watchers {
-		w.closeLocked(errorf(CodeExpired, "", "watch cache for %s was relisted", c.res.Name))
-	}
-	clear(c.watchers)
+	relisted := errorf(CodeExpired, "", "watch cache for %s was relisted", c.res.Name)
+	c.watchers.eachLocked(func(w *Watcher) { w.closeLocked(relisted) })
+	c.watchers.clearLocked()
 	c.setRVLocked(rev)
 	c.store.metrics.objects.WithLabelValues(c.res.Name).Set(float64(c.items.Len()))
 	return rev, nil
@@ -233,9 +230,7 @@ func (c *Cache) apply(evs []*clientv3.Event) {
 			e.at = now
 			c.ring.push(e)
 			c.lastChange = rv
-			for w := range c.watchers {
-				w.dispatchLocked(e)
-			}
+			c.watchers.dispatchLocked(e)
 			c.store.metrics.events.WithLabelValues(c.res.Name).Inc()
 		}
 		if rv > c.rv {
@@ -253,12 +248,12 @@ func (c *Cache) setRVLocked(rv int64) {
 	c.rvChanged = make(chan struct{})
 }
 
+// indexAddLocked adds o to the index of each field in Resource.Indexes. An
+// object without the field is indexed under "", the value a field selector sees
+// for it (fields.Set.Get).
 func (c *Cache) indexAddLocked(o *Object) {
 	for _, f := range c.res.Indexes {
-		v, ok := o.Fields[f]
-		if !ok {
-			continue
-		}
+		v := o.Fields[f]
 		byValue := c.index[f]
 		if byValue == nil {
 			byValue = make(map[string]map[string]*Object)
@@ -275,10 +270,7 @@ func (c *Cache) indexAddLocked(o *Object) {
 
 func (c *Cache) indexDeleteLocked(o *Object) {
 	for _, f := range c.res.Indexes {
-		v, ok := o.Fields[f]
-		if !ok {
-			continue
-		}
+		v := o.Fields[f]
 		if keys := c.index[f][v]; keys != nil {
 			delete(keys, o.Key)
 			if len(keys) == 0 {
@@ -288,25 +280,16 @@ func (c *Cache) indexDeleteLocked(o *Object) {
 	}
 }
 
-// indexedLocked returns the objects whose field f equals v, sorted by key, and
-// whether f is indexed at all.
-func (c *Cache) indexedLocked(f, v string) ([]*Object, bool) {
-	indexed := false
-	for _, name := range c.res.Indexes {
-		if name == f {
-			indexed = true
-		}
-	}
-	if !indexed {
-		return nil, false
-	}
-	keys := c.index[f][v]
-	out := make([]*Object, 0, len(keys))
-	for _, o := range keys {
+// indexedLocked returns the objects whose indexed field key.field equals
+// key.value, sorted by key.
+func (c *Cache) indexedLocked(key fieldValue) []*Object {
+	objs := c.index[key.field][key.value]
+	out := make([]*Object, 0, len(objs))
+	for _, o := range objs {
 		out = append(out, o)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Key < out[j].Key })
-	return out, true
+	return out
 }
 
 // maxWait bounds how long a request waits for the cache to reach a revision.

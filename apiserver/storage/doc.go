@@ -21,4 +21,9 @@
 //     etcd's current revision. resourceVersion "0" answers from memory at once.
 //   - A WATCH from a resourceVersion still in the ring replays from there; an older
 //     one gets an Expired (410) error event.
+//   - An event is checked only against the watchers it may concern: a watcher
+//     whose field selector requires an exact value of an indexed field
+//     (Resource.Indexes) is only visited for objects that hold or held that value;
+//     the others are visited for every event. A watcher sees each event at most
+//     once, in revision order.
 package storage

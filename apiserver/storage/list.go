@@ -165,20 +165,18 @@ func (c *Cache) List(ctx context.Context, opts ListOptions) (*ListResult, error)
 	}
 	res := &ListResult{RV: rv}
 	limit := int(opts.Limit)
-	if f, v, ok := equalityField(opts); ok {
-		if objs, indexed := c.indexedLocked(f, v); indexed {
-			for _, o := range objs {
-				if o.Key < start || !opts.Matches(o) {
-					continue
-				}
-				if limit > 0 && len(res.Items) == limit {
-					res.Continue = encodeContinue(rv, res.Items[len(res.Items)-1].Key+"\x00")
-					break
-				}
-				res.Items = append(res.Items, o)
+	if key, ok := indexKey(opts.Predicate, c.res.Indexes); ok {
+		for _, o := range c.indexedLocked(key) {
+			if o.Key < start || !opts.Matches(o) {
+				continue
 			}
-			return res, nil
+			if limit > 0 && len(res.Items) == limit {
+				res.Continue = encodeContinue(rv, res.Items[len(res.Items)-1].Key+"\x00")
+				break
+			}
+			res.Items = append(res.Items, o)
 		}
+		return res, nil
 	}
 	var remaining int64
 	prefix := ""
@@ -210,20 +208,6 @@ func (c *Cache) List(ctx context.Context, opts ListOptions) (*ListResult, error)
 		res.Remaining = &remaining
 	}
 	return res, nil
-}
-
-// equalityField returns the field and value of a field selector that requires
-// exactly one value of one field, the case an index serves.
-func equalityField(opts ListOptions) (string, string, bool) {
-	if opts.Field == nil {
-		return "", "", false
-	}
-	for _, r := range opts.Field.Requirements() {
-		if r.Operator == "=" || r.Operator == "==" {
-			return r.Field, r.Value, true
-		}
-	}
-	return "", "", false
 }
 
 // listAt serves a page of the state at revision at from etcd.

@@ -69,8 +69,11 @@ type Resource struct {
 	// Claims returns the claim keys (absolute etcd keys) an object holds. Nil means
 	// none. Storage acquires and releases the difference on every write.
 	Claims func(obj runtime.Object) []string
-	// Indexes are field names (from Fields) whose equality selectors LIST serves from
-	// an index instead of a scan, e.g. "spec.nodeName".
+	// Indexes are field names (from Fields) whose equality selectors are served
+	// from an index, e.g. "spec.nodeName": a LIST reads only the objects with the
+	// value asked for instead of scanning, and a WATCH whose field selector
+	// requires one value (a kubelet's spec.nodeName=<node>) is only handed the
+	// events of objects that hold, or held, that value.
 	Indexes []string
 }
 

@@ -51,6 +51,8 @@ type fixture struct {
 	cms   *Cache
 	pods  *Cache
 	cfg   Config
+	// stop ends the store and waits for it; the test's cleanup calls it too.
+	stop func()
 }
 
 func claimsOfPod(obj runtime.Object) []string {
@@ -104,16 +106,17 @@ func newFixtureAt(t testing.TB, prefix string, tune func(*Config)) *fixture {
 		defer close(done)
 		_ = s.Run(ctx)
 	}()
-	t.Cleanup(func() {
+	stop := func() {
 		cancel()
 		<-done
-	})
+	}
+	t.Cleanup(stop)
 	select {
 	case <-s.Ready():
 	case <-time.After(10 * time.Second):
 		t.Fatal("store not ready")
 	}
-	return &fixture{store: s, cms: cms, pods: pods, cfg: cfg}
+	return &fixture{store: s, cms: cms, pods: pods, cfg: cfg, stop: stop}
 }
 
 func cm(ns, name string, data map[string]string, lbls map[string]string) *corev1.ConfigMap {

@@ -89,6 +89,10 @@ type Watcher struct {
 	pred      Predicate
 	bookmarks bool
 	maxQueue  int
+	// index is the bucket of the cache's watcherSet the watcher is in, when
+	// indexed; set once when it is registered.
+	index   fieldValue
+	indexed bool
 
 	mu      sync.Mutex
 	initial []*Object // initial ADDED events not yet delivered
@@ -164,7 +168,7 @@ func (c *Cache) Watch(ctx context.Context, opts WatchOptions) (*Watcher, error) 
 	if len(w.initial) > 0 || len(w.queue) > 0 {
 		w.notify <- struct{}{}
 	}
-	c.watchers[w] = struct{}{}
+	c.watchers.addLocked(w)
 	c.store.metrics.watchers.WithLabelValues(c.res.Name).Inc()
 	return w, nil
 }
@@ -261,8 +265,7 @@ func (w *Watcher) Next(ctx context.Context, buf []Event) ([]Event, error) {
 // Stop ends the watch and releases it.
 func (w *Watcher) Stop() {
 	w.c.mu.Lock()
-	if _, ok := w.c.watchers[w]; ok {
-		delete(w.c.watchers, w)
+	if w.c.watchers.removeLocked(w) {
 		w.c.store.metrics.watchers.WithLabelValues(w.c.res.Name).Dec()
 	}
 	w.c.mu.Unlock()
@@ -298,7 +301,5 @@ func (w *Watcher) finishLocked(err error) {
 func (c *Cache) bookmark() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	for w := range c.watchers {
-		w.bookmarkLocked(c.rv)
-	}
+	c.watchers.eachLocked(func(w *Watcher) { w.bookmarkLocked(c.rv) })
 }

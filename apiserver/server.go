@@ -253,16 +253,20 @@ func (s *Server) URL() string { return s.url }
 func (s *Server) KubeconfigPath() string { return filepath.Join(s.cfg.DataDir, "admin.kubeconfig") }
 
 // components are the parts of tend server that reach the apiserver as clients,
-// with upstream's user names.
+// with upstream's user names. The node agent's credential is one for every node
+// of the machine (in group system:nodes, as upstream's); per-node identities
+// arrive with node authorization.
 var components = []struct {
 	name, user string
 	groups     []string
 }{
 	{"controller-manager", "system:kube-controller-manager", nil},
+	{"scheduler", "system:kube-scheduler", nil},
+	{"kubelet", "system:node:agent", []string{"system:nodes"}},
 }
 
 // ComponentKubeconfigPath is the kubeconfig the server wrote for one of its
-// components ("controller-manager").
+// components: "controller-manager", "scheduler" or "kubelet".
 func (s *Server) ComponentKubeconfigPath(component string) string {
 	return filepath.Join(s.cfg.DataDir, component+".kubeconfig")
 }

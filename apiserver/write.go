@@ -329,6 +329,12 @@ func (rq *request) prepareUpdate(want, cur runtime.Object, sub string) (runtime.
 	if rv := nm.GetResourceVersion(); rv != "" && rv != cm.GetResourceVersion() {
 		return nil, apierrors.NewConflict(rq.gr(), rq.name, fmt.Errorf(registryConflictMsg))
 	}
+	// A UID in the body (or left by a patch) is a precondition: the update is
+	// for that object, not another one since created under the same name.
+	if uid := nm.GetUID(); uid != "" && uid != cm.GetUID() {
+		return nil, apierrors.NewConflict(rq.gr(), rq.name,
+			fmt.Errorf("Precondition failed: UID in precondition: %s, UID in object meta: %s", uid, cm.GetUID()))
+	}
 	switch sub {
 	case "status":
 		next = withStatus(cur, next)

@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"log"
+	"net"
 	"os"
 	"strings"
 
@@ -34,6 +35,29 @@ func addManagerFlags(fs *flag.FlagSet, cfg *manager.Config) *managerFlags {
 	fs.DurationVar(&cfg.RetryPeriod, "leader-elect-retry-period", cfg.RetryPeriod, "how often candidates try to take the Lease")
 	fs.Float64Var(&mf.qps, "kube-api-qps", mf.qps, "requests per second to the apiserver")
 	fs.IntVar(&cfg.Burst, "kube-api-burst", cfg.Burst, "burst of requests to the apiserver")
+
+	nl := &cfg.NodeLifecycle
+	fs.DurationVar(&nl.NodeMonitorPeriod, "node-monitor-period", nl.NodeMonitorPeriod, "how often node health is checked")
+	fs.DurationVar(&nl.NodeMonitorGracePeriod, "node-monitor-grace-period", nl.NodeMonitorGracePeriod, "how long a node may go without renewing its Lease or posting status before it is marked Unknown")
+	fs.DurationVar(&nl.NodeStartupGracePeriod, "node-startup-grace-period", nl.NodeStartupGracePeriod, "how long a new node may go without posting status before it is marked Unknown")
+	fs.Float64Var(&nl.NodeEvictionRate, "node-eviction-rate", nl.NodeEvictionRate, "nodes per second, per zone, whose pods may be evicted (NoExecute taints) when the zone is healthy")
+	fs.Float64Var(&nl.SecondaryNodeEvictionRate, "secondary-node-eviction-rate", nl.SecondaryNodeEvictionRate, "that rate when a large zone is unhealthy")
+	fs.IntVar(&nl.LargeClusterSizeThreshold, "large-cluster-size-threshold", nl.LargeClusterSizeThreshold, "nodes above which an unhealthy zone evicts at the secondary rate rather than not at all")
+	fs.Float64Var(&nl.UnhealthyZoneThreshold, "unhealthy-zone-threshold", nl.UnhealthyZoneThreshold, "fraction of not-Ready nodes that makes a zone unhealthy")
+	fs.Func("cluster-cidr", "the pod network, one CIDR per IP family, comma-separated (default 10.42.0.0/16)", func(v string) error {
+		var cidrs []*net.IPNet
+		for _, s := range strings.Split(v, ",") {
+			_, cidr, err := net.ParseCIDR(strings.TrimSpace(s))
+			if err != nil {
+				return err
+			}
+			cidrs = append(cidrs, cidr)
+		}
+		cfg.NodeIPAM.ClusterCIDRs = cidrs
+		return nil
+	})
+	fs.IntVar(&cfg.NodeIPAM.NodeCIDRMaskSize, "node-cidr-mask-size", cfg.NodeIPAM.NodeCIDRMaskSize, "prefix length of each node's IPv4 pod CIDR")
+	fs.IntVar(&cfg.PodGC.TerminatedPodThreshold, "terminated-pod-gc-threshold", cfg.PodGC.TerminatedPodThreshold, "terminated pods kept before the oldest are deleted (0 keeps all)")
 	return mf
 }
 

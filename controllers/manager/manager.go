@@ -23,8 +23,12 @@ import (
 
 	"github.com/tendhq/tend/controllers"
 	"github.com/tendhq/tend/controllers/deployment"
+	"github.com/tendhq/tend/controllers/disruption"
 	"github.com/tendhq/tend/controllers/garbagecollector"
 	"github.com/tendhq/tend/controllers/namespace"
+	"github.com/tendhq/tend/controllers/nodeipam"
+	"github.com/tendhq/tend/controllers/nodelifecycle"
+	"github.com/tendhq/tend/controllers/podgc"
 	"github.com/tendhq/tend/controllers/replicaset"
 	"github.com/tendhq/tend/controllers/serviceaccount"
 	"github.com/tendhq/tend/informers"
@@ -56,6 +60,12 @@ type Config struct {
 	Logf func(format string, args ...any)
 	// OnLeading, when set, is told when this manager starts and stops acting.
 	OnLeading func(leading bool)
+
+	// NodeLifecycle, NodeIPAM and PodGC tune those controllers; DefaultConfig
+	// holds each one's defaults.
+	NodeLifecycle nodelifecycle.Config
+	NodeIPAM      nodeipam.Config
+	PodGC         podgc.Config
 }
 
 // DefaultConfig returns the defaults of `tend controller-manager`.
@@ -76,6 +86,9 @@ func DefaultConfig() Config {
 		LeaseDuration:  15 * time.Second,
 		RenewDeadline:  10 * time.Second,
 		RetryPeriod:    2 * time.Second,
+		NodeLifecycle:  nodelifecycle.DefaultConfig(),
+		NodeIPAM:       nodeipam.DefaultConfig(),
+		PodGC:          podgc.DefaultConfig(),
 	}
 }
 
@@ -100,6 +113,15 @@ func (c *Config) Validate() error {
 	if c.LeaderElect && (c.LeaseNamespace == "" || c.LeaseName == "" || c.Identity == "") {
 		return errors.New("manager: leader election needs a Lease namespace, name and identity")
 	}
+	if err := c.NodeLifecycle.Validate(); err != nil {
+		return fmt.Errorf("manager: nodelifecycle: %w", err)
+	}
+	if err := c.NodeIPAM.Validate(); err != nil {
+		return fmt.Errorf("manager: nodeipam: %w", err)
+	}
+	if err := c.PodGC.Validate(); err != nil {
+		return fmt.Errorf("manager: podgc: %w", err)
+	}
 	return nil
 }
 
@@ -111,6 +133,7 @@ type env struct {
 	kinds    []*schemas.Kind
 	recorder *controllers.Recorder
 	rootCA   []byte
+	cfg      *Config
 }
 
 // runnable is a built controller.
@@ -147,6 +170,18 @@ var builtin = []entry{
 	}},
 	{"root-ca-cert-publisher", 5, func(e *env, o controllers.Options) (runnable, error) {
 		return serviceaccount.NewRootCAPublisher(e.factory, e.client, e.rootCA, o), nil
+	}},
+	{"nodelifecycle", 1, func(e *env, o controllers.Options) (runnable, error) {
+		return nodelifecycle.New(e.factory, e.client, e.recorder, e.cfg.NodeLifecycle, o)
+	}},
+	{"nodeipam", 1, func(e *env, o controllers.Options) (runnable, error) {
+		return nodeipam.New(e.factory, e.client, e.recorder, e.cfg.NodeIPAM, o)
+	}},
+	{"disruption", 1, func(e *env, o controllers.Options) (runnable, error) {
+		return disruption.New(e.factory, e.client, e.recorder, o), nil
+	}},
+	{"podgc", 1, func(e *env, o controllers.Options) (runnable, error) {
+		return podgc.New(e.factory, e.client, e.cfg.PodGC, o), nil
 	}},
 }
 
@@ -230,6 +265,7 @@ func runControllers(ctx context.Context, cfg Config, rc *rest.Config, client kub
 		kinds:    schemas.Builtin().Kinds(),
 		recorder: controllers.NewRecorder(client, "controller-manager", controllers.RecorderOptions{Logf: cfg.Logf}),
 		rootCA:   rootCA,
+		cfg:      &cfg,
 	}
 	var built []runnable
 	for _, en := range builtin {

@@ -1,0 +1,70 @@
+package nodelifecycle
+
+import (
+	"errors"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// metrics are upstream's node_collector_* and taint_eviction_controller_*
+// metrics. Zones are labelled by their zone key, as upstream's.
+type metrics struct {
+	zoneHealth             *prometheus.GaugeVec
+	zoneSize               *prometheus.GaugeVec
+	unhealthyNodes         *prometheus.GaugeVec
+	evictions              *prometheus.CounterVec
+	nodeHealthDuration     prometheus.Histogram
+	allNodesHealthDuration prometheus.Histogram
+	podDeletions           prometheus.Counter
+	podDeletionLatency     prometheus.Histogram
+}
+
+func newMetrics(reg prometheus.Registerer) *metrics {
+	const sub = "node_collector"
+	zone := []string{"zone"}
+	m := &metrics{
+		zoneHealth: prometheus.NewGaugeVec(prometheus.GaugeOpts{Subsystem: sub, Name: "zone_health",
+			Help: "Gauge measuring percentage of healthy nodes per zone."}, zone),
+		zoneSize: prometheus.NewGaugeVec(prometheus.GaugeOpts{Subsystem: sub, Name: "zone_size",
+			Help: "Gauge measuring number of registered Nodes per zones."}, zone),
+		unhealthyNodes: prometheus.NewGaugeVec(prometheus.GaugeOpts{Subsystem: sub, Name: "unhealthy_nodes_in_zone",
+			Help: "Gauge measuring number of not Ready Nodes per zones."}, zone),
+		evictions: prometheus.NewCounterVec(prometheus.CounterOpts{Subsystem: sub, Name: "evictions_total",
+			Help: "Number of Node evictions that happened since current instance of NodeController started."}, zone),
+		nodeHealthDuration: prometheus.NewHistogram(prometheus.HistogramOpts{Subsystem: sub, Name: "update_node_health_duration_seconds",
+			Help: "Duration in seconds for NodeController to update the health of a single node.", Buckets: prometheus.ExponentialBuckets(0.001, 4, 8)}),
+		allNodesHealthDuration: prometheus.NewHistogram(prometheus.HistogramOpts{Subsystem: sub, Name: "update_all_nodes_health_duration_seconds",
+			Help: "Duration in seconds for NodeController to update the health of all nodes.", Buckets: prometheus.ExponentialBuckets(0.01, 4, 8)}),
+		podDeletions: prometheus.NewCounter(prometheus.CounterOpts{Subsystem: "taint_eviction_controller", Name: "pod_deletions_total",
+			Help: "Total number of Pods deleted by TaintEvictionController since its start."}),
+		podDeletionLatency: prometheus.NewHistogram(prometheus.HistogramOpts{Subsystem: "taint_eviction_controller", Name: "pod_deletion_duration_seconds",
+			Help:    "Latency, in seconds, between the time when a taint effect has been activated for the Pod and its deletion via TaintEvictionController.",
+			Buckets: []float64{0.005, 0.025, 0.1, 0.5, 1, 2.5, 10, 30, 60, 120, 180, 240}}),
+	}
+	if reg != nil {
+		m.zoneHealth = register(reg, m.zoneHealth)
+		m.zoneSize = register(reg, m.zoneSize)
+		m.unhealthyNodes = register(reg, m.unhealthyNodes)
+		m.evictions = register(reg, m.evictions)
+		m.nodeHealthDuration = register(reg, m.nodeHealthDuration)
+		m.allNodesHealthDuration = register(reg, m.allNodesHealthDuration)
+		m.podDeletions = register(reg, m.podDeletions)
+		m.podDeletionLatency = register(reg, m.podDeletionLatency)
+	}
+	return m
+}
+
+// register registers c, or returns the collector already registered under its
+// name, so that controllers restarted in one process share one registry.
+func register[C prometheus.Collector](reg prometheus.Registerer, c C) C {
+	if err := reg.Register(c); err != nil {
+		var are prometheus.AlreadyRegisteredError
+		if errors.As(err, &are) {
+			if existing, ok := are.ExistingCollector.(C); ok {
+				return existing
+			}
+		}
+		panic(err)
+	}
+	return c
+}

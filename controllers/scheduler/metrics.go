@@ -1,0 +1,124 @@
+package scheduler
+
+import (
+	"errors"
+	"strconv"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Results of a scheduling attempt, as upstream's metrics label them.
+const (
+	resultScheduled     = "scheduled"
+	resultUnschedulable = "unschedulable"
+	resultError         = "error"
+)
+
+// metrics are upstream's scheduler_* metrics that the core owns; the queue
+// registers scheduler_pending_pods and scheduler_queue_incoming_pods_total,
+// the framework its own.
+type metrics struct {
+	attempts         *prometheus.CounterVec
+	attemptDuration  *prometheus.HistogramVec
+	sliDuration      *prometheus.HistogramVec
+	podAttempts      prometheus.Histogram
+	preemptAttempts  prometheus.Counter
+	preemptVictims   prometheus.Histogram
+	bindingDuration  prometheus.Histogram
+	algorithmLatency prometheus.Histogram
+}
+
+func newMetrics(reg prometheus.Registerer, c *cache) *metrics {
+	m := &metrics{
+		attempts: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "scheduler_schedule_attempts_total",
+			Help: "Number of attempts to schedule pods, by the result. 'unschedulable' means a pod could not be scheduled, while 'error' means an internal scheduler problem.",
+		}, []string{"result", "profile"}),
+		attemptDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "scheduler_scheduling_attempt_duration_seconds",
+			Help:    "Scheduling attempt latency in seconds (scheduling algorithm + binding)",
+			Buckets: prometheus.ExponentialBuckets(0.001, 2, 15),
+		}, []string{"result", "profile"}),
+		sliDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "scheduler_pod_scheduling_sli_duration_seconds",
+			Help:    "E2e latency for a pod being scheduled, from the time the pod enters the scheduling queue and might involve multiple scheduling attempts.",
+			Buckets: prometheus.ExponentialBuckets(0.01, 2, 20),
+		}, []string{"attempts"}),
+		podAttempts: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "scheduler_pod_scheduling_attempts",
+			Help:    "Number of attempts to successfully schedule a pod.",
+			Buckets: prometheus.ExponentialBuckets(1, 2, 5),
+		}),
+		preemptAttempts: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "scheduler_preemption_attempts_total",
+			Help: "Total preemption attempts in the cluster till now",
+		}),
+		preemptVictims: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "scheduler_preemption_victims",
+			Help:    "Number of selected preemption victims",
+			Buckets: prometheus.ExponentialBuckets(1, 2, 7),
+		}),
+		bindingDuration: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "scheduler_binding_duration_seconds",
+			Help:    "Binding latency in seconds",
+			Buckets: prometheus.ExponentialBuckets(0.001, 2, 15),
+		}),
+		algorithmLatency: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "scheduler_scheduling_algorithm_duration_seconds",
+			Help:    "Scheduling algorithm latency in seconds",
+			Buckets: prometheus.ExponentialBuckets(0.001, 2, 15),
+		}),
+	}
+	if reg == nil {
+		return m
+	}
+	m.attempts = register(reg, m.attempts)
+	m.attemptDuration = register(reg, m.attemptDuration)
+	m.sliDuration = register(reg, m.sliDuration)
+	m.podAttempts = register(reg, m.podAttempts)
+	m.preemptAttempts = register(reg, m.preemptAttempts)
+	m.preemptVictims = register(reg, m.preemptVictims)
+	m.bindingDuration = register(reg, m.bindingDuration)
+	m.algorithmLatency = register(reg, m.algorithmLatency)
+	// scheduler_cache_size reads the cache at scrape time. A second scheduler
+	// on the same registerer (a restart in one process) keeps the first one's.
+	for _, typ := range []string{"nodes", "pods", "assumed_pods"} {
+		register(reg, prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name:        "scheduler_cache_size",
+			Help:        "Number of nodes, pods, and assumed (bound) pods in the scheduler cache.",
+			ConstLabels: prometheus.Labels{"type": typ},
+		}, func() float64 {
+			nodes, pods, assumed := c.counts()
+			switch typ {
+			case "nodes":
+				return float64(nodes)
+			case "pods":
+				return float64(pods)
+			}
+			return float64(assumed)
+		}))
+	}
+	return m
+}
+
+// register registers c, or returns the collector registered before under the
+// same description.
+func register[C prometheus.Collector](reg prometheus.Registerer, c C) C {
+	if err := reg.Register(c); err != nil {
+		var are prometheus.AlreadyRegisteredError
+		if errors.As(err, &are) {
+			if existing, ok := are.ExistingCollector.(C); ok {
+				return existing
+			}
+		}
+	}
+	return c
+}
+
+// attemptsLabel is upstream's getAttemptsLabel: attempts, capped at "15+".
+func attemptsLabel(n int) string {
+	if n >= 15 {
+		return "15+"
+	}
+	return strconv.Itoa(n)
+}

@@ -1,7 +1,7 @@
 # tend: one binary, one test command.
 GO ?= go
 
-.PHONY: build test bench apibench scalebench vet
+.PHONY: build test bench apibench scalebench nodebench vet
 
 build:
 	$(GO) build -o bin/tend ./cmd/tend
@@ -14,9 +14,9 @@ test:
 vet:
 	$(GO) vet ./...
 
-# Go benchmarks (storage, apiserver, tendtest start-up).
+# Go benchmarks (storage, apiserver, scheduler, tendtest start-up).
 bench:
-	$(GO) test -run '^$$' -bench . -benchmem ./apiserver/... ./tendtest/
+	$(GO) test -run '^$$' -bench . -benchmem ./apiserver/... ./controllers/scheduler/... ./tendtest/
 
 # The apiserver against ../shared/bench/apibench, upstream's yardstick.
 apibench:
@@ -25,3 +25,11 @@ apibench:
 # The controllers scaling a Deployment from 0 to 10,000 replicas.
 scalebench:
 	$(GO) run ./test/bench/scale
+
+# Hollow nodes: the scheduler's pods/s for 10,000 pods on 1,000 and 5,000
+# nodes, the agent's memory per node, and a 10,000-replica Deployment from
+# apply to Running on 1,000 nodes.
+nodebench:
+	$(GO) run ./test/bench/nodes -nodes 1000 -pods 10000 -mode schedule
+	$(GO) run ./test/bench/nodes -nodes 5000 -pods 10000 -mode schedule
+	$(GO) run ./test/bench/nodes -nodes 1000 -pods 10000 -mode deployment

@@ -19,11 +19,15 @@ const (
 	kubeMinor = "37"
 )
 
+// GitVersion is the version the server reports at /version, and its nodes as
+// their kubeletVersion: the Kubernetes version of the API, marked as tend's.
+const GitVersion = "v" + kubeMajor + "." + kubeMinor + ".0-tend"
+
 func serverVersion() version.Info {
 	return version.Info{
 		Major:      kubeMajor,
 		Minor:      kubeMinor,
-		GitVersion: fmt.Sprintf("v%s.%s.0-tend", kubeMajor, kubeMinor),
+		GitVersion: GitVersion,
 		GoVersion:  runtime.Version(),
 		Compiler:   runtime.Compiler,
 		Platform:   runtime.GOOS + "/" + runtime.GOARCH,

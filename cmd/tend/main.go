@@ -23,6 +23,9 @@ func commands() map[string]command {
 		"server":             {"run everything a single machine needs: etcd, the apiserver and the rest", runServer},
 		"apiserver":          {"run the API server alone", runAPIServer},
 		"controller-manager": {"run the controllers (ReplicaSet, Deployment, garbage collector, ...)", runControllerManager},
+		"scheduler":          {"run the scheduler alone", runScheduler},
+		"agent":              {"join a server as one node, or as many hollow ones", runAgent},
+		"kubelet":            {"run the node agent's kubelet alone", runAgent},
 		"version":            {"print tend's version", runVersion},
 	}
 }

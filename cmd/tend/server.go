@@ -10,10 +10,12 @@ import (
 	"strings"
 	"time"
 
+	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/tendhq/tend/apiserver"
 	"github.com/tendhq/tend/controllers/manager"
+	"github.com/tendhq/tend/controllers/scheduler"
 )
 
 // defaultDataDir is /var/lib/tend for root and ~/.tend otherwise.
@@ -51,31 +53,72 @@ func finishAPIServerFlags(cfg *apiserver.Config, etcd string) {
 func runServer(ctx context.Context, args []string) error {
 	cfg := apiserver.DefaultConfig()
 	mcfg := manager.DefaultConfig()
+	scfg := scheduler.DefaultConfig()
+	var agent agentConfig
 	fs := flag.NewFlagSet("tend server", flag.ContinueOnError)
 	etcd := apiserverFlags(fs, &cfg)
 	mf := addManagerFlags(fs, &mcfg)
+	schedulerFlags(fs, &scfg)
 	disableAgent := fs.Bool("disable-agent", false, "do not run a node on this machine")
-	nodeName := fs.String("node-name", "", "name of this machine's node (default: the hostname)")
+	agentFlags(fs, &agent, false)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {
 		return fmt.Errorf("unexpected arguments: %v", fs.Args())
 	}
-	_, _ = disableAgent, nodeName // the node agent joins tend server in a later release
 	finishAPIServerFlags(&cfg, *etcd)
 	mf.apply(&mcfg)
 	mcfg.Logf = cfg.Logf
-	return serve(ctx, cfg, "tend server", func(ctx context.Context, s *apiserver.Server) error {
-		rc, err := clientcmd.BuildConfigFromFlags("", s.ComponentKubeconfigPath("controller-manager"))
-		if err != nil {
+	scfg.Logf = cfg.Logf
+	check := mcfg // the flags are checked now, before the server starts
+	check.RESTConfig = &rest.Config{}
+	if err := check.Validate(); err != nil {
+		return err
+	}
+	agent.count = 1
+	if !*disableAgent {
+		if _, err := agent.nodeNames(); err != nil {
 			return err
 		}
-		mcfg.RESTConfig = rc
-		mcfg.RootCA = s.CA().CertPEM
-		mcfg.Registerer = s.Registerer()
-		return manager.Run(ctx, mcfg)
-	})
+		if _, err := agent.kubeletConfig(); err != nil {
+			return err
+		}
+	}
+	kubeconfig := func(s *apiserver.Server, component string) (*rest.Config, error) {
+		return clientcmd.BuildConfigFromFlags("", s.ComponentKubeconfigPath(component))
+	}
+	components := []component{
+		func(ctx context.Context, s *apiserver.Server) error {
+			rc, err := kubeconfig(s, "controller-manager")
+			if err != nil {
+				return err
+			}
+			mcfg.RESTConfig = rc
+			mcfg.RootCA = s.CA().CertPEM
+			mcfg.Registerer = s.Registerer()
+			return manager.Run(ctx, mcfg)
+		},
+		func(ctx context.Context, s *apiserver.Server) error {
+			rc, err := kubeconfig(s, "scheduler")
+			if err != nil {
+				return err
+			}
+			scfg.RESTConfig = rc
+			scfg.Registerer = s.Registerer()
+			return scheduler.Run(ctx, scfg)
+		},
+	}
+	if !*disableAgent {
+		components = append(components, func(ctx context.Context, s *apiserver.Server) error {
+			rc, err := kubeconfig(s, "kubelet")
+			if err != nil {
+				return err
+			}
+			return runNodes(ctx, rc, agent, s.Registerer(), cfg.Logf)
+		})
+	}
+	return serve(ctx, cfg, "tend server", components...)
 }
 
 func runAPIServer(ctx context.Context, args []string) error {

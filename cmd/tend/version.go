@@ -10,7 +10,8 @@ import (
 // module version is used.
 var version = ""
 
-func runVersion(ctx context.Context, args []string) error {
+// tendVersion is tend's version: the linked-in one, the module's, or "dev".
+func tendVersion() string {
 	v := version
 	if v == "" {
 		if bi, ok := debug.ReadBuildInfo(); ok {
@@ -20,6 +21,10 @@ func runVersion(ctx context.Context, args []string) error {
 	if v == "" || v == "(devel)" {
 		v = "dev"
 	}
-	fmt.Printf("tend %s (Kubernetes API v1.37)\n", v)
+	return v
+}
+
+func runVersion(ctx context.Context, args []string) error {
+	fmt.Printf("tend %s (Kubernetes API v1.37)\n", tendVersion())
 	return nil
 }

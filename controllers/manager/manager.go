@@ -171,7 +171,7 @@ var builtin = []entry{
 	{"root-ca-cert-publisher", 5, func(e *env, o controllers.Options) (runnable, error) {
 		return serviceaccount.NewRootCAPublisher(e.factory, e.client, e.rootCA, o), nil
 	}},
-	{"nodelifecycle", 1, func(e *env, o controllers.Options) (runnable, error) {
+	{"nodelifecycle", 8, func(e *env, o controllers.Options) (runnable, error) {
 		return nodelifecycle.New(e.factory, e.client, e.recorder, e.cfg.NodeLifecycle, o)
 	}},
 	{"nodeipam", 1, func(e *env, o controllers.Options) (runnable, error) {

@@ -103,11 +103,12 @@ func TestObjectCommands(t *testing.T) {
 	}
 
 	t.Run("describe deployment", func(t *testing.T) {
-		// The controllers create the pods; with no kubelet here none is available.
+		// The controllers create the pods, the server's node runs them.
 		var out string
-		eventually(t, "the Deployment's pods created", func() (bool, string) {
+		eventually(t, "the Deployment's pods available", func() (bool, string) {
 			out = k.ok(t, "describe", "deployment", "web", "-n", "ops")
-			return regexp.MustCompile(`(?m)^Replicas:\s+3 desired \| 3 updated \| 3 total`).MatchString(out) &&
+			return regexp.MustCompile(`(?m)^Replicas:\s+3 desired \| 3 updated \| 3 total \| 3 available`).MatchString(out) &&
+				regexp.MustCompile(`(?m)^\s+Available\s+True`).MatchString(out) &&
 				strings.Contains(out, "ScalingReplicaSet"), out
 		})
 		wantMatch(t, "kubectl describe deployment web", out,
@@ -115,7 +116,7 @@ func TestObjectCommands(t *testing.T) {
 			`^Namespace:\s+ops$`,
 			`^Labels:\s+app=web$`,
 			`^Selector:\s+app=web$`,
-			`^Replicas:\s+3 desired \| 3 updated \| 3 total \| 0 available \| 3 unavailable$`,
+			`^Replicas:\s+3 desired \| 3 updated \| 3 total \| 3 available \| 0 unavailable$`,
 			`^StrategyType:\s+RollingUpdate$`,
 			`^MinReadySeconds:\s+0$`,
 			`^RollingUpdateStrategy:\s+25% max unavailable, 25% max surge$`,
@@ -125,7 +126,7 @@ func TestObjectCommands(t *testing.T) {
 			`^\s+Image:\s+registry.local/nginx:1.27$`,
 			`^\s+Port:\s+8080/TCP$`,
 			`^\s+MODE:\s+production$`,
-			`^\s+Available\s+False\s+MinimumReplicasUnavailable$`,
+			`^\s+Available\s+True\s+MinimumReplicasAvailable$`,
 			`^NewReplicaSet:\s+web-[a-z0-9]+ \(3/3 replicas created\)$`,
 			`^\s+Normal\s+ScalingReplicaSet\s+.*controller-manager\s+Scaled up replica set web-[a-z0-9]+ from 0 to 3$`,
 		)

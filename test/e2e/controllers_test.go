@@ -125,13 +125,12 @@ func replicaSets(t *testing.T, cs kubernetes.Interface, ns, selector string) []a
 // TestDeploymentLifecycle drives a Deployment with kubectl through creation, a
 // rolling update (checking the surge and availability bounds on every pod
 // event), undo, scaling during a rollout, restart, and both kinds of cascading
-// deletion, against tend server with a stand-in kubelet.
+// deletion, against tend server and its own node.
 func TestDeploymentLifecycle(t *testing.T) {
 	t.Parallel()
 	s := startServer(t)
 	k := s.kubectl(t)
 	cs := clientOf(t, s)
-	tendtest.StartKubeletWithClient(t, cs, tendtest.KubeletOptions{ReadyAfter: 50 * time.Millisecond})
 	ns := "default"
 
 	k.ok(t, "create", "deployment", "web", "--image=registry.local/web:1", "--replicas=5")

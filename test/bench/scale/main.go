@@ -157,4 +157,3 @@ func probe(ctx context.Context, cs kubernetes.Interface) <-chan []time.Duration 
 	}()
 	return out
 }
-

@@ -1,0 +1,268 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/util/validation"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
+
+	"github.com/tendhq/tend/apiserver"
+	"github.com/tendhq/tend/controllers"
+	"github.com/tendhq/tend/kubelet"
+	"github.com/tendhq/tend/kubelet/simulated"
+)
+
+// agentConfig is what the node agent's flags say.
+type agentConfig struct {
+	runtime    string
+	count      int
+	nodeName   string
+	prefix     string
+	qps        float64
+	burst      int
+	capacity   string
+	nodeLabels string
+	taints     string
+	startDelay time.Duration
+	leaseSecs  int
+	statusFreq time.Duration
+}
+
+// agentFlags registers the node agent's flags on fs; tend server shares the
+// ones that make sense for its own node.
+func agentFlags(fs *flag.FlagSet, a *agentConfig, many bool) {
+	fs.StringVar(&a.runtime, "runtime", "simulated", "container runtime: simulated (libcontainer arrives with real containers)")
+	fs.StringVar(&a.nodeName, "node-name", "", "name of the node (default: the hostname)")
+	if many {
+		fs.IntVar(&a.count, "count", 1, "number of nodes to run in this process (simulated runtime only)")
+		fs.StringVar(&a.prefix, "node-name-prefix", "", "with --count, name the nodes PREFIX0 ... PREFIX(N-1)")
+		fs.Float64Var(&a.qps, "kube-api-qps", 0, "requests per second to the apiserver, for all the nodes together (default 50 a node, at most 5000)")
+		fs.IntVar(&a.burst, "kube-api-burst", 0, "burst of requests to the apiserver (default twice the QPS)")
+	}
+	fs.StringVar(&a.capacity, "simulated-capacity", "", "capacity of a simulated node, e.g. cpu=4,memory=16Gi,pods=110 (default that, with ephemeral-storage=100Gi)")
+	fs.StringVar(&a.nodeLabels, "node-labels", "", "labels to add to the node(s), key=value,...")
+	fs.StringVar(&a.taints, "register-with-taints", "", "taints the node(s) register with, key=value:Effect,...")
+	fs.DurationVar(&a.startDelay, "simulated-start-delay", 0, "how long a simulated container takes to start (default the runtime's)")
+	fs.IntVar(&a.leaseSecs, "node-lease-duration-seconds", kubelet.DefaultNodeLeaseDurationSeconds, "duration of the node's Lease; it is renewed every quarter of it")
+	fs.DurationVar(&a.statusFreq, "node-status-update-frequency", kubelet.DefaultNodeStatusUpdateFrequency, "how often the node's status is computed and, if it changed, written")
+}
+
+// nodeNames are the names of the nodes a configuration runs.
+func (a *agentConfig) nodeNames() ([]string, error) {
+	if a.count < 1 {
+		return nil, fmt.Errorf("--count %d: want at least 1", a.count)
+	}
+	if a.runtime != "simulated" {
+		return nil, fmt.Errorf("--runtime %q: only simulated is available in this release", a.runtime)
+	}
+	var names []string
+	switch {
+	case a.prefix != "" && a.nodeName != "":
+		return nil, errors.New("--node-name and --node-name-prefix exclude each other")
+	case a.prefix != "":
+		for i := range a.count {
+			names = append(names, fmt.Sprintf("%s%d", a.prefix, i))
+		}
+	case a.count > 1:
+		return nil, errors.New("--count above 1 needs --node-name-prefix")
+	default:
+		name := a.nodeName
+		if name == "" {
+			h, err := os.Hostname()
+			if err != nil {
+				return nil, fmt.Errorf("naming the node: %w", err)
+			}
+			name = strings.ToLower(h)
+		}
+		names = []string{name}
+	}
+	for _, n := range names {
+		if errs := validation.IsDNS1123Subdomain(n); len(errs) > 0 {
+			return nil, fmt.Errorf("node name %q: %s", n, strings.Join(errs, "; "))
+		}
+	}
+	return names, nil
+}
+
+// kubeletConfig is the part of every node's kubelet.Config the flags set.
+func (a *agentConfig) kubeletConfig() (kubelet.Config, error) {
+	var cfg kubelet.Config
+	if a.leaseSecs < 1 || a.statusFreq <= 0 {
+		return cfg, fmt.Errorf("--node-lease-duration-seconds %d and --node-status-update-frequency %v must be positive", a.leaseSecs, a.statusFreq)
+	}
+	cfg.NodeLeaseDurationSeconds = int32(a.leaseSecs)
+	cfg.RenewInterval = time.Duration(a.leaseSecs) * time.Second / 4
+	cfg.NodeStatusUpdateFrequency = a.statusFreq
+	if a.capacity != "" {
+		cfg.Capacity = corev1.ResourceList{}
+		for _, kv := range strings.Split(a.capacity, ",") {
+			k, v, ok := strings.Cut(kv, "=")
+			q, err := resource.ParseQuantity(v)
+			if !ok || err != nil {
+				return cfg, fmt.Errorf("--simulated-capacity: %q is not name=quantity", kv)
+			}
+			cfg.Capacity[corev1.ResourceName(k)] = q
+		}
+	}
+	if a.nodeLabels != "" {
+		l, err := labels.ConvertSelectorToLabelsMap(a.nodeLabels)
+		if err != nil {
+			return cfg, fmt.Errorf("--node-labels: %w", err)
+		}
+		cfg.Labels = l
+	}
+	if a.taints != "" {
+		for _, s := range strings.Split(a.taints, ",") {
+			t, err := parseTaint(s)
+			if err != nil {
+				return cfg, fmt.Errorf("--register-with-taints: %w", err)
+			}
+			cfg.Taints = append(cfg.Taints, t)
+		}
+	}
+	return cfg, nil
+}
+
+// parseTaint reads key[=value]:Effect, as kubectl taint and the kubelet's
+// --register-with-taints do.
+func parseTaint(s string) (corev1.Taint, error) {
+	kv, effect, ok := strings.Cut(s, ":")
+	if !ok {
+		return corev1.Taint{}, fmt.Errorf("taint %q: want key[=value]:Effect", s)
+	}
+	k, v, _ := strings.Cut(kv, "=")
+	t := corev1.Taint{Key: k, Value: v, Effect: corev1.TaintEffect(effect)}
+	switch t.Effect {
+	case corev1.TaintEffectNoSchedule, corev1.TaintEffectPreferNoSchedule, corev1.TaintEffectNoExecute:
+	default:
+		return t, fmt.Errorf("taint %q: effect %q is not NoSchedule, PreferNoSchedule or NoExecute", s, effect)
+	}
+	if errs := validation.IsQualifiedName(k); len(errs) > 0 {
+		return t, fmt.Errorf("taint %q: key: %s", s, strings.Join(errs, "; "))
+	}
+	if v != "" {
+		if errs := validation.IsValidLabelValue(v); len(errs) > 0 {
+			return t, fmt.Errorf("taint %q: value: %s", s, strings.Join(errs, "; "))
+		}
+	}
+	return t, nil
+}
+
+// runNodes runs the configured nodes until ctx ends: one client, one
+// metrics set and one event recorder for all of them.
+func runNodes(ctx context.Context, rc *rest.Config, a agentConfig, reg prometheus.Registerer, logf func(string, ...any)) error {
+	names, err := a.nodeNames()
+	if err != nil {
+		return err
+	}
+	base, err := a.kubeletConfig()
+	if err != nil {
+		return err
+	}
+	rc = rest.CopyConfig(rc)
+	rc.QPS, rc.Burst = float32(a.qps), a.burst
+	if rc.QPS == 0 {
+		rc.QPS = float32(min(50*len(names), 5000))
+	}
+	if rc.Burst == 0 {
+		rc.Burst = int(2 * rc.QPS)
+	}
+	rc.ContentType = "application/vnd.kubernetes.protobuf"
+	rc.AcceptContentTypes = "application/vnd.kubernetes.protobuf,application/json"
+	client, err := kubernetes.NewForConfig(rc)
+	if err != nil {
+		return err
+	}
+	metrics, err := kubelet.NewMetrics(reg)
+	if err != nil {
+		return err
+	}
+	recorder := controllers.NewRecorder(client, "kubelet", controllers.RecorderOptions{Logf: logf})
+	kubelets := make([]*kubelet.Kubelet, len(names))
+	for i, name := range names {
+		cfg := base
+		cfg.NodeName = name
+		cfg.Client = client
+		cfg.Version = apiserver.GitVersion
+		cfg.Metrics = metrics
+		cfg.Recorder = recorder
+		cfg.Logf = logf
+		cfg.Runtime = simulated.New(simulated.Config{StartDelay: a.startDelay})
+		if kubelets[i], err = kubelet.New(cfg); err != nil {
+			return fmt.Errorf("node %s: %w", name, err)
+		}
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var wg sync.WaitGroup
+	errs := make(chan error, len(kubelets))
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		recorder.Run(ctx)
+	}()
+	for i, k := range kubelets {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := k.Run(ctx); err != nil && ctx.Err() == nil {
+				errs <- fmt.Errorf("node %s: %w", names[i], err)
+				cancel()
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	return <-errs
+}
+
+func runAgent(ctx context.Context, args []string) error {
+	var a agentConfig
+	fs := flag.NewFlagSet("tend agent", flag.ContinueOnError)
+	kubeconfig := fs.String("kubeconfig", "", "kubeconfig of the apiserver to join (required)")
+	fs.String("data-dir", defaultDataDir(), "directory for the node's images and pod files (unused by the simulated runtime)")
+	metricsAddr := fs.String("metrics-bind-address", "127.0.0.1:10255", `address of /metrics, /healthz and /debug/pprof over HTTP ("" disables)`)
+	agentFlags(fs, &a, true)
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected arguments: %v", fs.Args())
+	}
+	if *kubeconfig == "" {
+		return errors.New("--kubeconfig is required")
+	}
+	names, err := a.nodeNames()
+	if err != nil {
+		return err
+	}
+	if _, err := a.kubeletConfig(); err != nil {
+		return err
+	}
+	rc, err := clientcmd.BuildConfigFromFlags("", *kubeconfig)
+	if err != nil {
+		return fmt.Errorf("loading %s: %w", *kubeconfig, err)
+	}
+	m, stop, err := serveMetrics(*metricsAddr)
+	if err != nil {
+		return err
+	}
+	defer stop()
+	logger := log.New(os.Stderr, "", log.LstdFlags)
+	fmt.Printf("tend agent started: %d node(s) with the %s runtime, %s ... %s\n", len(names), a.runtime, names[0], names[len(names)-1])
+	return runNodes(ctx, rc, a, m.registry, logger.Printf)
+}

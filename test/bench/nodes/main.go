@@ -1,0 +1,245 @@
+// Command nodes measures tend with hollow nodes: the scheduler's throughput,
+// the node agent's memory per hollow node, and a Deployment's time from apply
+// to all pods Running.
+//
+//	go run ./test/bench/nodes [-nodes 1000] [-pods 10000] [-mode schedule|deployment] [-tend bin/tend]
+//
+// It starts `tend apiserver`, `tend controller-manager`, `tend agent --runtime
+// simulated --count NODES` and `tend scheduler` as separate processes, on free
+// ports in a temporary directory, and stops them by PID.
+//
+// Mode schedule creates the pods first and then starts the scheduler: the
+// figure is pods bound per second. Mode deployment starts everything, applies
+// one Deployment of PODS replicas, and times it until every pod is Running.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/watch"
+	"k8s.io/client-go/kubernetes"
+
+	"github.com/tendhq/tend/test/bench/internal/cluster"
+)
+
+func main() {
+	nodes := flag.Int("nodes", 1000, "hollow nodes")
+	pods := flag.Int("pods", 10000, "pods (or replicas)")
+	mode := flag.String("mode", "schedule", "schedule: pods first, then the scheduler; deployment: one Deployment, apply to Running")
+	tend := flag.String("tend", "", "the tend binary (default: built from this module)")
+	flag.Parse()
+	if *mode != "schedule" && *mode != "deployment" {
+		fmt.Fprintln(os.Stderr, "nodes: -mode is schedule or deployment")
+		os.Exit(2)
+	}
+	if err := run(*nodes, *pods, *mode, *tend); err != nil {
+		fmt.Fprintln(os.Stderr, "nodes:", err)
+		os.Exit(1)
+	}
+}
+
+func run(nodes, pods int, mode, tend string) error {
+	c, err := cluster.New(tend)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	ctx := context.Background()
+	_, cs, err := c.StartAPIServer(ctx, 2000)
+	if err != nil {
+		return err
+	}
+	api := c.Procs()[0]
+	// A /10 of /24s has room for 16,384 nodes; the default /16 for 256.
+	if _, err := c.StartComponent("controller-manager", "controller-manager", "--leader-elect=false",
+		"--cluster-cidr=10.64.0.0/10"); err != nil {
+		return err
+	}
+	start := time.Now()
+	agent, err := c.StartComponent("agent", "kubelet", "--runtime", "simulated",
+		"--count", fmt.Sprint(nodes), "--node-name-prefix", "hollow-")
+	if err != nil {
+		return err
+	}
+	if err := cluster.Poll(10*time.Minute, func() (bool, error) {
+		l, err := cs.CoreV1().Nodes().List(ctx, metav1.ListOptions{ResourceVersion: "0"})
+		if err != nil {
+			return false, err
+		}
+		ready := 0
+		for _, n := range l.Items {
+			for _, cond := range n.Status.Conditions {
+				if cond.Type == corev1.NodeReady && cond.Status == corev1.ConditionTrue {
+					ready++
+				}
+			}
+		}
+		return ready == nodes, nil
+	}); err != nil {
+		return fmt.Errorf("waiting for %d Ready nodes: %w", nodes, err)
+	}
+	fmt.Printf("NODES %d hollow nodes Ready in %.2fs; agent RSS %d KiB (%.0f KiB a node)\n",
+		nodes, time.Since(start).Seconds(), agent.RSS("VmRSS"), float64(agent.RSS("VmRSS"))/float64(nodes))
+
+	count := watchPods(ctx, cs)
+	switch mode {
+	case "schedule":
+		start = time.Now()
+		if err := createPods(ctx, cs, pods); err != nil {
+			return err
+		}
+		fmt.Printf("CREATE %d pods in %.2fs\n", pods, time.Since(start).Seconds())
+		start = time.Now()
+		if _, err := c.StartComponent("scheduler", "scheduler", "--leader-elect=false"); err != nil {
+			return err
+		}
+		var first time.Duration
+		if err := cluster.Poll(10*time.Minute, func() (bool, error) {
+			bound, _ := count()
+			if bound > 0 && first == 0 {
+				first = time.Since(start)
+			}
+			return bound == pods, nil
+		}); err != nil {
+			bound, _ := count()
+			return fmt.Errorf("%d of %d pods bound: %w", bound, pods, err)
+		}
+		took := time.Since(start)
+		fmt.Printf("SCHEDULE %d pods on %d nodes: %.2fs from the scheduler's start (%.0f pods/s), %.2fs from its first binding (%.0f pods/s)\n",
+			pods, nodes, took.Seconds(), float64(pods)/took.Seconds(), (took - first).Seconds(), float64(pods)/(took-first).Seconds())
+	case "deployment":
+		if _, err := c.StartComponent("scheduler", "scheduler", "--leader-elect=false"); err != nil {
+			return err
+		}
+		start = time.Now()
+		if err := createDeployment(ctx, cs, pods); err != nil {
+			return err
+		}
+	}
+	if err := cluster.Poll(10*time.Minute, func() (bool, error) {
+		_, running := count()
+		return running == pods, nil
+	}); err != nil {
+		_, running := count()
+		return fmt.Errorf("%d of %d pods Running: %w", running, pods, err)
+	}
+	fmt.Printf("RUNNING %d pods on %d nodes %.2fs after %s\n", pods, nodes, time.Since(start).Seconds(),
+		map[string]string{"schedule": "the scheduler's start", "deployment": "the Deployment's creation"}[mode])
+	fmt.Printf("RSS agent: peak %d KiB (%.0f KiB a node), now %d KiB; apiserver: peak %d KiB\n",
+		agent.RSS("VmHWM"), float64(agent.RSS("VmHWM"))/float64(nodes), agent.RSS("VmRSS"), api.RSS("VmHWM"))
+	for _, p := range c.Procs()[1:] {
+		if p.Name != "agent" {
+			fmt.Printf("RSS %s: peak %d KiB\n", p.Name, p.RSS("VmHWM"))
+		}
+	}
+	return nil
+}
+
+var labels = map[string]string{"app": "bench"}
+
+func podSpec() corev1.PodSpec {
+	return corev1.PodSpec{Containers: []corev1.Container{{
+		Name: "c", Image: "registry.local/bench:1",
+		Resources: corev1.ResourceRequirements{Requests: corev1.ResourceList{
+			corev1.ResourceCPU:    resource.MustParse("10m"),
+			corev1.ResourceMemory: resource.MustParse("16Mi"),
+		}},
+	}}}
+}
+
+// createPods creates n bare pods, 32 at a time.
+func createPods(ctx context.Context, cs kubernetes.Interface, n int) error {
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	errs := make(chan error, 32)
+	for range 32 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := next.Add(1) - 1
+				if i >= int64(n) {
+					return
+				}
+				p := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("bench-%d", i), Labels: labels}, Spec: podSpec()}
+				if _, err := cs.CoreV1().Pods("default").Create(ctx, p, metav1.CreateOptions{}); err != nil {
+					errs <- err
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	return <-errs
+}
+
+func createDeployment(ctx context.Context, cs kubernetes.Interface, replicas int) error {
+	r := int32(replicas)
+	_, err := cs.AppsV1().Deployments("default").Create(ctx, &appsv1.Deployment{
+		ObjectMeta: metav1.ObjectMeta{Name: "bench"},
+		Spec: appsv1.DeploymentSpec{
+			Replicas: &r,
+			Selector: &metav1.LabelSelector{MatchLabels: labels},
+			Template: corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: labels}, Spec: podSpec()},
+		},
+	}, metav1.CreateOptions{})
+	return err
+}
+
+// watchPods follows the pods of default and returns a function counting those
+// bound to a node and those Running.
+func watchPods(ctx context.Context, cs kubernetes.Interface) func() (bound, running int) {
+	var mu sync.Mutex
+	state := map[string]*corev1.Pod{}
+	go func() {
+		rv := "0"
+		for ctx.Err() == nil {
+			w, err := cs.CoreV1().Pods("default").Watch(ctx, metav1.ListOptions{ResourceVersion: rv, AllowWatchBookmarks: true})
+			if err != nil {
+				time.Sleep(100 * time.Millisecond)
+				continue
+			}
+			for e := range w.ResultChan() {
+				p, ok := e.Object.(*corev1.Pod)
+				if !ok {
+					continue
+				}
+				rv = p.ResourceVersion
+				if e.Type == watch.Bookmark {
+					continue
+				}
+				mu.Lock()
+				if e.Type == watch.Deleted {
+					delete(state, p.Name)
+				} else {
+					state[p.Name] = p
+				}
+				mu.Unlock()
+			}
+		}
+	}()
+	return func() (bound, running int) {
+		mu.Lock()
+		defer mu.Unlock()
+		for _, p := range state {
+			if p.Spec.NodeName != "" {
+				bound++
+			}
+			if p.Status.Phase == corev1.PodRunning {
+				running++
+			}
+		}
+		return bound, running
+	}
+}

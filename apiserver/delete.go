@@ -315,9 +315,15 @@ func gcFinalizers(finalizers []string, opts metav1.DeleteOptions) []string {
 // deleteIfFinalized deletes an object an update left with a deletionTimestamp
 // and nothing holding it (no finalizers, no grace period).
 func (rq *request) deleteIfFinalized(o *storage.Object) (*storage.Object, error) {
-	obj, err := decodeStored(rq.kind.Storage, o)
-	if err != nil {
-		return nil, err
+	// The object the write just stored, when the request kept it: its
+	// deletion metadata is what matters here, and decoding the stored JSON
+	// again would cost as much as the write's own decoding.
+	obj := rq.written
+	if obj == nil {
+		var err error
+		if obj, err = decodeStored(rq.kind.Storage, o); err != nil {
+			return nil, err
+		}
 	}
 	m := mustMeta(obj)
 	if m.GetDeletionTimestamp() == nil || len(m.GetFinalizers()) > 0 {

@@ -66,7 +66,7 @@ var builtins = []res{
 	{group: "", version: "v1", resource: "pods", kind: "Pod", short: []string{"po"}, cats: all, sub: []string{"status", "binding", "eviction"}, generation: true, returnDeleted: true, fields: podFields, indexes: []string{"spec.nodeName"}},
 	{group: "", version: "v1", resource: "services", kind: "Service", short: []string{"svc"}, cats: all, sub: []string{"status"}, returnDeleted: true, fields: serviceFields},
 	{group: "", version: "v1", resource: "endpoints", kind: "Endpoints", short: []string{"ep"}, createOnUpdate: true},
-	{group: "", version: "v1", resource: "nodes", kind: "Node", cluster: true, short: []string{"no"}, sub: []string{"status"}, returnDeleted: true, fields: nodeFields},
+	{group: "", version: "v1", resource: "nodes", kind: "Node", cluster: true, short: []string{"no"}, sub: []string{"status"}, returnDeleted: true, fields: nodeFields, indexes: []string{"metadata.name"}},
 	{group: "", version: "v1", resource: "configmaps", kind: "ConfigMap", short: []string{"cm"}},
 	{group: "", version: "v1", resource: "secrets", kind: "Secret", fields: secretFields},
 	{group: "", version: "v1", resource: "serviceaccounts", kind: "ServiceAccount", short: []string{"sa"}},

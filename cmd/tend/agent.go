@@ -6,6 +6,8 @@ import (
 	"flag"
 	"fmt"
 	"log"
+	"net"
+	"net/http"
 	"os"
 	"strings"
 	"sync"
@@ -15,6 +17,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	"k8s.io/apimachinery/pkg/labels"
+	utilnet "k8s.io/apimachinery/pkg/util/net"
 	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
@@ -183,6 +186,9 @@ func runNodes(ctx context.Context, rc *rest.Config, a agentConfig, reg prometheu
 	}
 	rc.ContentType = "application/vnd.kubernetes.protobuf"
 	rc.AcceptContentTypes = "application/vnd.kubernetes.protobuf,application/json"
+	if rc, err = withConnectionPool(rc, len(names)); err != nil {
+		return err
+	}
 	client, err := kubernetes.NewForConfig(rc)
 	if err != nil {
 		return err
@@ -265,4 +271,27 @@ func runAgent(ctx context.Context, args []string) error {
 	logger := log.New(os.Stderr, "", log.LstdFlags)
 	fmt.Printf("tend agent started: %d node(s) with the %s runtime, %s ... %s\n", len(names), a.runtime, names[0], names[len(names)-1])
 	return runNodes(ctx, rc, a, m.registry, logger.Printf)
+}
+
+// withConnectionPool gives rc a transport of its own that keeps up to one idle
+// connection per node, at most 256: client-go's keeps 25, so a thousand nodes
+// writing at once would open connections (with a TLS handshake each) and
+// close them again as fast as they write, which cost the agent more CPU than
+// all its pods. (Each node's watches hold connections of their own.)
+func withConnectionPool(rc *rest.Config, nodes int) (*rest.Config, error) {
+	tlsConfig, err := rest.TLSConfigFor(rc)
+	if err != nil {
+		return nil, err
+	}
+	rc = rest.CopyConfig(rc)
+	rc.Transport = utilnet.SetTransportDefaults(&http.Transport{
+		Proxy:               http.ProxyFromEnvironment,
+		TLSHandshakeTimeout: 10 * time.Second,
+		TLSClientConfig:     tlsConfig,
+		MaxIdleConnsPerHost: min(max(25, nodes), 256),
+		DialContext:         (&net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+	})
+	// The transport carries the TLS settings now; client-go refuses both.
+	rc.TLSClientConfig = rest.TLSClientConfig{}
+	return rc, nil
 }

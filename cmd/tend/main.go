@@ -55,6 +55,7 @@ func main() {
 		usage(os.Stderr)
 		os.Exit(2)
 	}
+	raiseFileLimit()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := cmd.run(ctx, os.Args[2:]); err != nil {
@@ -63,5 +64,33 @@ func main() {
 		}
 		fmt.Fprintf(os.Stderr, "tend %s: %v\n", os.Args[1], err)
 		os.Exit(1)
+	}
+}
+
+// raiseFileLimit lifts the limit on open files as far as the system allows
+// (as a service manager's LimitNOFILE would): an apiserver holds a connection
+// per watch, and a thousand nodes watch. Go itself only raises the soft limit
+// to the hard one; root may raise the hard one too. Failing leaves the limit
+// as it was.
+func raiseFileLimit() {
+	var lim syscall.Rlimit
+	if syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim) != nil {
+		return
+	}
+	want := uint64(1 << 20)
+	if b, err := os.ReadFile("/proc/sys/fs/nr_open"); err == nil {
+		var n uint64
+		if _, err := fmt.Sscan(string(b), &n); err == nil && n > 0 {
+			want = min(want, n)
+		}
+	}
+	if lim.Max >= want {
+		lim.Cur = max(lim.Cur, want)
+		_ = syscall.Setrlimit(syscall.RLIMIT_NOFILE, &lim)
+		return
+	}
+	if syscall.Setrlimit(syscall.RLIMIT_NOFILE, &syscall.Rlimit{Cur: want, Max: want}) != nil {
+		lim.Cur = lim.Max
+		_ = syscall.Setrlimit(syscall.RLIMIT_NOFILE, &lim)
 	}
 }

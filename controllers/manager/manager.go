@@ -174,7 +174,7 @@ var builtin = []entry{
 	{"nodelifecycle", 8, func(e *env, o controllers.Options) (runnable, error) {
 		return nodelifecycle.New(e.factory, e.client, e.recorder, e.cfg.NodeLifecycle, o)
 	}},
-	{"nodeipam", 1, func(e *env, o controllers.Options) (runnable, error) {
+	{"nodeipam", 30, func(e *env, o controllers.Options) (runnable, error) {
 		return nodeipam.New(e.factory, e.client, e.recorder, e.cfg.NodeIPAM, o)
 	}},
 	{"disruption", 1, func(e *env, o controllers.Options) (runnable, error) {

@@ -17,7 +17,13 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"io"
+	"net/http"
 	"os"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -71,27 +77,53 @@ func run(nodes, pods int, mode, tend string) error {
 	if err != nil {
 		return err
 	}
+	var progress string
+	lastShown := time.Now()
 	if err := cluster.Poll(10*time.Minute, func() (bool, error) {
+		time.Sleep(time.Second)
 		l, err := cs.CoreV1().Nodes().List(ctx, metav1.ListOptions{ResourceVersion: "0"})
 		if err != nil {
 			return false, err
 		}
-		ready := 0
+		ready, cidr := 0, 0
 		for _, n := range l.Items {
+			if n.Spec.PodCIDR != "" {
+				cidr++
+			}
 			for _, cond := range n.Status.Conditions {
 				if cond.Type == corev1.NodeReady && cond.Status == corev1.ConditionTrue {
 					ready++
 				}
 			}
 		}
+		progress = fmt.Sprintf("%d nodes registered, %d with a podCIDR, %d Ready after %.0fs", len(l.Items), cidr, ready, time.Since(start).Seconds())
+		if time.Since(lastShown) > 30*time.Second {
+			fmt.Println("...", progress)
+			lastShown = time.Now()
+		}
 		return ready == nodes, nil
 	}); err != nil {
-		return fmt.Errorf("waiting for %d Ready nodes: %w", nodes, err)
+		return fmt.Errorf("waiting for %d Ready nodes (%s): %w", nodes, progress, err)
 	}
 	fmt.Printf("NODES %d hollow nodes Ready in %.2fs; agent RSS %d KiB (%.0f KiB a node)\n",
 		nodes, time.Since(start).Seconds(), agent.RSS("VmRSS"), float64(agent.RSS("VmRSS"))/float64(nodes))
 
+	idle := map[string]time.Duration{}
+	for _, p := range c.Procs() {
+		idle[p.Name] = p.CPU()
+	}
+	time.Sleep(10 * time.Second)
+	fmt.Print("CPU over 10 s idle:")
+	for _, p := range c.Procs() {
+		fmt.Printf(" %s %.2fs", p.Name, (p.CPU() - idle[p.Name]).Seconds())
+	}
+	fmt.Println()
+
 	count := watchPods(ctx, cs)
+	cpu0 := map[string]time.Duration{}
+	for _, p := range c.Procs() {
+		cpu0[p.Name] = p.CPU()
+	}
 	switch mode {
 	case "schedule":
 		start = time.Now()
@@ -102,6 +134,9 @@ func run(nodes, pods int, mode, tend string) error {
 		start = time.Now()
 		if _, err := c.StartComponent("scheduler", "scheduler", "--leader-elect=false"); err != nil {
 			return err
+		}
+		if dir := os.Getenv("NODES_PROFILE_DIR"); dir != "" {
+			go profile(ctx, cs, agent.Port, dir)
 		}
 		var first time.Duration
 		if err := cluster.Poll(10*time.Minute, func() (bool, error) {
@@ -135,6 +170,11 @@ func run(nodes, pods int, mode, tend string) error {
 	}
 	fmt.Printf("RUNNING %d pods on %d nodes %.2fs after %s\n", pods, nodes, time.Since(start).Seconds(),
 		map[string]string{"schedule": "the scheduler's start", "deployment": "the Deployment's creation"}[mode])
+	fmt.Print("CPU from the pods' creation on:")
+	for _, p := range c.Procs() {
+		fmt.Printf(" %s %.1fs", p.Name, (p.CPU() - cpu0[p.Name]).Seconds())
+	}
+	fmt.Println()
 	fmt.Printf("RSS agent: peak %d KiB (%.0f KiB a node), now %d KiB; apiserver: peak %d KiB\n",
 		agent.RSS("VmHWM"), float64(agent.RSS("VmHWM"))/float64(nodes), agent.RSS("VmRSS"), api.RSS("VmHWM"))
 	for _, p := range c.Procs()[1:] {
@@ -142,6 +182,50 @@ func run(nodes, pods int, mode, tend string) error {
 			fmt.Printf("RSS %s: peak %d KiB\n", p.Name, p.RSS("VmHWM"))
 		}
 	}
+	return requests(ctx, cs)
+}
+
+// requests prints the apiserver's request counts by verb and resource, the
+// largest first: where the work went.
+func requests(ctx context.Context, cs kubernetes.Interface) error {
+	b, err := cs.Discovery().RESTClient().Get().AbsPath("/metrics").DoRaw(ctx)
+	if err != nil {
+		return err
+	}
+	counts := map[string]float64{}
+	re := regexp.MustCompile(`^apiserver_request_total\{(.*)\} (\S+)$`)
+	label := func(labels, name string) string {
+		m := regexp.MustCompile(name + `="([^"]*)"`).FindStringSubmatch(labels)
+		if m == nil {
+			return ""
+		}
+		return m[1]
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		m := re.FindStringSubmatch(l)
+		if m == nil {
+			continue
+		}
+		n, _ := strconv.ParseFloat(m[2], 64)
+		key := label(m[1], "verb") + " " + label(m[1], "resource")
+		if sub := label(m[1], "subresource"); sub != "" {
+			key += "/" + sub
+		}
+		counts[key] += n
+	}
+	keys := make([]string, 0, len(counts))
+	for k := range counts {
+		keys = append(keys, k)
+	}
+	sort.Slice(keys, func(i, j int) bool { return counts[keys[i]] > counts[keys[j]] })
+	fmt.Print("REQUESTS")
+	for i, k := range keys {
+		if i == 12 {
+			break
+		}
+		fmt.Printf(" %s=%.0f", k, counts[k])
+	}
+	fmt.Println()
 	return nil
 }
 
@@ -242,4 +326,21 @@ func watchPods(ctx context.Context, cs kubernetes.Interface) func() (bound, runn
 		}
 		return bound, running
 	}
+}
+
+// profile writes 8-second CPU profiles of the apiserver and the agent to dir.
+func profile(ctx context.Context, cs kubernetes.Interface, agentPort int, dir string) {
+	go func() {
+		b, err := cs.Discovery().RESTClient().Get().AbsPath("/debug/pprof/profile").Param("seconds", "8").DoRaw(ctx)
+		if err == nil {
+			_ = os.WriteFile(dir+"/apiserver.pprof", b, 0o644)
+		}
+	}()
+	resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/debug/pprof/profile?seconds=8", agentPort))
+	if err != nil {
+		return
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	_ = os.WriteFile(dir+"/agent.pprof", b, 0o644)
 }

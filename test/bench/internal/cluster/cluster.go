@@ -210,3 +210,21 @@ func Percentile(d []time.Duration, p float64) time.Duration {
 
 // Procs lists the processes started, oldest first.
 func (c *Cluster) Procs() []*Proc { return c.procs }
+
+// CPU is the process's user plus system CPU time so far, from /proc; 0 when
+// it cannot be read.
+func (p *Proc) CPU() time.Duration {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", p.Cmd.Process.Pid))
+	if err != nil {
+		return 0
+	}
+	// The fields after the command name, which is in parentheses.
+	s := string(b)
+	f := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
+	if len(f) < 13 {
+		return 0
+	}
+	utime, _ := strconv.ParseInt(f[11], 10, 64)
+	stime, _ := strconv.ParseInt(f[12], 10, 64)
+	return time.Duration(utime+stime) * time.Second / 100 // USER_HZ is 100 on Linux
+}

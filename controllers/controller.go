@@ -213,9 +213,9 @@ func newMetrics(reg prometheus.Registerer, name string) *metrics {
 		Help: "Workers reconciling now, by controller.",
 	}, []string{"controller"})
 	if reg != nil {
-		results = register(reg, results)
-		duration = register(reg, duration)
-		active = register(reg, active)
+		results = Register(reg, results)
+		duration = Register(reg, duration)
+		active = Register(reg, active)
 	}
 	return &metrics{results: results.MustCurryWith(prometheus.Labels{"controller": name}),
 		duration: duration.WithLabelValues(name), active: active.WithLabelValues(name)}
@@ -223,13 +223,18 @@ func newMetrics(reg prometheus.Registerer, name string) *metrics {
 
 func (m *metrics) result(r string) { m.results.WithLabelValues(r).Inc() }
 
-// register registers c, or returns the collector already registered under its
-// name, so that several controllers share one registry.
-func register[C prometheus.Collector](reg prometheus.Registerer, c C) C {
+// Register registers c with reg, or returns the collector of the same type
+// already registered under its name, so that several controllers, or
+// controllers restarted in one process, share one registry. Any other
+// registration error is a programming error (metric descriptors are
+// constants) and panics.
+func Register[C prometheus.Collector](reg prometheus.Registerer, c C) C {
 	if err := reg.Register(c); err != nil {
 		var are prometheus.AlreadyRegisteredError
 		if errors.As(err, &are) {
-			return are.ExistingCollector.(C)
+			if existing, ok := are.ExistingCollector.(C); ok {
+				return existing
+			}
 		}
 		panic(err)
 	}

@@ -1,9 +1,9 @@
 package nodeipam
 
 import (
-	"errors"
-
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/tendhq/tend/controllers"
 )
 
 // metrics are upstream's cidrset metrics, labelled by cluster CIDR.
@@ -31,11 +31,11 @@ func newMetrics(reg prometheus.Registerer, sets []*cidrSet) *metrics {
 	maxCIDRs := prometheus.NewGaugeVec(prometheus.GaugeOpts{Subsystem: sub, Name: "cirdset_max_cidrs",
 		Help: "Maximum number of CIDRs that can be allocated."}, label)
 	if reg != nil {
-		m.allocations = register(reg, m.allocations)
-		m.releases = register(reg, m.releases)
-		m.usage = register(reg, m.usage)
-		m.tries = register(reg, m.tries)
-		maxCIDRs = register(reg, maxCIDRs)
+		m.allocations = controllers.Register(reg, m.allocations)
+		m.releases = controllers.Register(reg, m.releases)
+		m.usage = controllers.Register(reg, m.usage)
+		m.tries = controllers.Register(reg, m.tries)
+		maxCIDRs = controllers.Register(reg, maxCIDRs)
 	}
 	for _, s := range sets {
 		l := s.cluster.String()
@@ -64,19 +64,4 @@ func (m *metrics) released(s *cidrSet, n int) {
 	l := s.cluster.String()
 	m.releases.WithLabelValues(l).Add(float64(n))
 	m.usage.WithLabelValues(l).Set(s.usage())
-}
-
-// register registers c, or returns the collector already registered under its
-// name, so that controllers restarted in one process share one registry.
-func register[C prometheus.Collector](reg prometheus.Registerer, c C) C {
-	if err := reg.Register(c); err != nil {
-		var are prometheus.AlreadyRegisteredError
-		if errors.As(err, &are) {
-			if existing, ok := are.ExistingCollector.(C); ok {
-				return existing
-			}
-		}
-		panic(err)
-	}
-	return c
 }

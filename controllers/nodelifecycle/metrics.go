@@ -1,9 +1,9 @@
 package nodelifecycle
 
 import (
-	"errors"
-
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/tendhq/tend/controllers"
 )
 
 // metrics are upstream's node_collector_* and taint_eviction_controller_*
@@ -42,29 +42,14 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Buckets: []float64{0.005, 0.025, 0.1, 0.5, 1, 2.5, 10, 30, 60, 120, 180, 240}}),
 	}
 	if reg != nil {
-		m.zoneHealth = register(reg, m.zoneHealth)
-		m.zoneSize = register(reg, m.zoneSize)
-		m.unhealthyNodes = register(reg, m.unhealthyNodes)
-		m.evictions = register(reg, m.evictions)
-		m.nodeHealthDuration = register(reg, m.nodeHealthDuration)
-		m.allNodesHealthDuration = register(reg, m.allNodesHealthDuration)
-		m.podDeletions = register(reg, m.podDeletions)
-		m.podDeletionLatency = register(reg, m.podDeletionLatency)
+		m.zoneHealth = controllers.Register(reg, m.zoneHealth)
+		m.zoneSize = controllers.Register(reg, m.zoneSize)
+		m.unhealthyNodes = controllers.Register(reg, m.unhealthyNodes)
+		m.evictions = controllers.Register(reg, m.evictions)
+		m.nodeHealthDuration = controllers.Register(reg, m.nodeHealthDuration)
+		m.allNodesHealthDuration = controllers.Register(reg, m.allNodesHealthDuration)
+		m.podDeletions = controllers.Register(reg, m.podDeletions)
+		m.podDeletionLatency = controllers.Register(reg, m.podDeletionLatency)
 	}
 	return m
-}
-
-// register registers c, or returns the collector already registered under its
-// name, so that controllers restarted in one process share one registry.
-func register[C prometheus.Collector](reg prometheus.Registerer, c C) C {
-	if err := reg.Register(c); err != nil {
-		var are prometheus.AlreadyRegisteredError
-		if errors.As(err, &are) {
-			if existing, ok := are.ExistingCollector.(C); ok {
-				return existing
-			}
-		}
-		panic(err)
-	}
-	return c
 }

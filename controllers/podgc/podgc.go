@@ -143,8 +143,8 @@ func New(f *informers.Factory, client kubernetes.Interface, cfg Config, opts con
 		}, []string{"namespace", "reason"}),
 	}
 	if opts.Registerer != nil {
-		c.deleted = register(opts.Registerer, c.deleted)
-		c.failures = register(opts.Registerer, c.failures)
+		c.deleted = controllers.Register(opts.Registerer, c.deleted)
+		c.failures = controllers.Register(opts.Registerer, c.failures)
 	}
 	return c
 }
@@ -313,19 +313,4 @@ func (c *Controller) log(format string, args ...any) {
 	if c.logf != nil {
 		c.logf(format, args...)
 	}
-}
-
-// register registers cv, or returns the one already registered under its
-// name, so that several collectors may share a registry.
-func register(reg prometheus.Registerer, cv *prometheus.CounterVec) *prometheus.CounterVec {
-	if err := reg.Register(cv); err != nil {
-		var are prometheus.AlreadyRegisteredError
-		if errors.As(err, &are) {
-			if existing, ok := are.ExistingCollector.(*prometheus.CounterVec); ok {
-				return existing
-			}
-		}
-		panic(fmt.Sprintf("podgc: registering %v: %v", cv, err))
-	}
-	return cv
 }

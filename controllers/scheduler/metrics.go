@@ -1,10 +1,11 @@
 package scheduler
 
 import (
-	"errors"
 	"strconv"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/tendhq/tend/controllers"
 )
 
 // Results of a scheduling attempt, as upstream's metrics label them.
@@ -72,18 +73,18 @@ func newMetrics(reg prometheus.Registerer, c *cache) *metrics {
 	if reg == nil {
 		return m
 	}
-	m.attempts = register(reg, m.attempts)
-	m.attemptDuration = register(reg, m.attemptDuration)
-	m.sliDuration = register(reg, m.sliDuration)
-	m.podAttempts = register(reg, m.podAttempts)
-	m.preemptAttempts = register(reg, m.preemptAttempts)
-	m.preemptVictims = register(reg, m.preemptVictims)
-	m.bindingDuration = register(reg, m.bindingDuration)
-	m.algorithmLatency = register(reg, m.algorithmLatency)
+	m.attempts = controllers.Register(reg, m.attempts)
+	m.attemptDuration = controllers.Register(reg, m.attemptDuration)
+	m.sliDuration = controllers.Register(reg, m.sliDuration)
+	m.podAttempts = controllers.Register(reg, m.podAttempts)
+	m.preemptAttempts = controllers.Register(reg, m.preemptAttempts)
+	m.preemptVictims = controllers.Register(reg, m.preemptVictims)
+	m.bindingDuration = controllers.Register(reg, m.bindingDuration)
+	m.algorithmLatency = controllers.Register(reg, m.algorithmLatency)
 	// scheduler_cache_size reads the cache at scrape time. A second scheduler
 	// on the same registerer (a restart in one process) keeps the first one's.
 	for _, typ := range []string{"nodes", "pods", "assumed_pods"} {
-		register(reg, prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		controllers.Register(reg, prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name:        "scheduler_cache_size",
 			Help:        "Number of nodes, pods, and assumed (bound) pods in the scheduler cache.",
 			ConstLabels: prometheus.Labels{"type": typ},
@@ -99,20 +100,6 @@ func newMetrics(reg prometheus.Registerer, c *cache) *metrics {
 		}))
 	}
 	return m
-}
-
-// register registers c, or returns the collector registered before under the
-// same description.
-func register[C prometheus.Collector](reg prometheus.Registerer, c C) C {
-	if err := reg.Register(c); err != nil {
-		var are prometheus.AlreadyRegisteredError
-		if errors.As(err, &are) {
-			if existing, ok := are.ExistingCollector.(C); ok {
-				return existing
-			}
-		}
-	}
-	return c
 }
 
 // attemptsLabel is upstream's getAttemptsLabel: attempts, capped at "15+".

@@ -2,7 +2,10 @@ package controllers
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
+	"os"
 	"sync"
 	"time"
 
@@ -12,6 +15,15 @@ import (
 	"k8s.io/client-go/tools/leaderelection"
 	"k8s.io/client-go/tools/leaderelection/resourcelock"
 )
+
+// NewIdentity is a leader-election identity unique to this process: the
+// hostname and a random suffix.
+func NewIdentity() string {
+	host, _ := os.Hostname()
+	b := make([]byte, 4)
+	_, _ = rand.Read(b)
+	return host + "_" + hex.EncodeToString(b)
+}
 
 // LeaderElection configures election on a coordination.k8s.io Lease, so that
 // of several processes running the same controllers exactly one acts.

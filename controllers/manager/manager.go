@@ -6,8 +6,6 @@ package manager
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"os"
@@ -70,9 +68,6 @@ type Config struct {
 
 // DefaultConfig returns the defaults of `tend controller-manager`.
 func DefaultConfig() Config {
-	host, _ := os.Hostname()
-	b := make([]byte, 4)
-	_, _ = rand.Read(b)
 	return Config{
 		// The controllers bound their own concurrency (the ReplicaSet controller
 		// has at most 12 writes in flight); the client's limit is a backstop,
@@ -82,7 +77,7 @@ func DefaultConfig() Config {
 		LeaderElect:    true,
 		LeaseNamespace: "kube-system",
 		LeaseName:      "kube-controller-manager",
-		Identity:       host + "_" + hex.EncodeToString(b),
+		Identity:       controllers.NewIdentity(),
 		LeaseDuration:  15 * time.Second,
 		RenewDeadline:  10 * time.Second,
 		RetryPeriod:    2 * time.Second,

@@ -45,11 +45,8 @@ package scheduler
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
-	"os"
 	"sync"
 	"time"
 
@@ -108,9 +105,6 @@ type Config struct {
 
 // DefaultConfig returns the defaults of `tend scheduler`.
 func DefaultConfig() Config {
-	host, _ := os.Hostname()
-	b := make([]byte, 4)
-	_, _ = rand.Read(b)
 	return Config{
 		QPS:               5000,
 		Burst:             10000,
@@ -121,7 +115,7 @@ func DefaultConfig() Config {
 		LeaderElect:       true,
 		LeaseNamespace:    "kube-system",
 		LeaseName:         "kube-scheduler",
-		Identity:          host + "_" + hex.EncodeToString(b),
+		Identity:          controllers.NewIdentity(),
 		LeaseDuration:     15 * time.Second,
 		RenewDeadline:     10 * time.Second,
 		RetryPeriod:       2 * time.Second,

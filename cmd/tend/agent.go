@@ -273,25 +273,51 @@ func runAgent(ctx context.Context, args []string) error {
 	return runNodes(ctx, rc, a, m.registry, logger.Printf)
 }
 
-// withConnectionPool gives rc a transport of its own that keeps up to one idle
-// connection per node, at most 256: client-go's keeps 25, so a thousand nodes
-// writing at once would open connections (with a TLS handshake each) and
-// close them again as fast as they write, which cost the agent more CPU than
-// all its pods. (Each node's watches hold connections of their own.)
+// withConnectionPool gives rc a transport of its own, sized for many nodes
+// sharing one process. Requests share a pool of at most one connection per
+// node, at most 256, that never closes a connection it could reuse: client-go's
+// transport keeps only 25 idle, so a thousand nodes writing at once opened
+// connections (a TLS handshake each, on both sides) and closed them again as
+// fast as they wrote, which cost more CPU than all their pods. A request beyond
+// the pool waits for a free connection. Watches hold their connection for
+// minutes, so they get connections of their own outside the pool.
 func withConnectionPool(rc *rest.Config, nodes int) (*rest.Config, error) {
 	tlsConfig, err := rest.TLSConfigFor(rc)
 	if err != nil {
 		return nil, err
 	}
+	pool := min(max(25, nodes), 256)
+	newTransport := func(maxConns, maxIdle int) *http.Transport {
+		return utilnet.SetTransportDefaults(&http.Transport{
+			Proxy:               http.ProxyFromEnvironment,
+			TLSHandshakeTimeout: 10 * time.Second,
+			TLSClientConfig:     tlsConfig,
+			MaxConnsPerHost:     maxConns,
+			MaxIdleConnsPerHost: maxIdle,
+			DialContext:         (&net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+		})
+	}
 	rc = rest.CopyConfig(rc)
-	rc.Transport = utilnet.SetTransportDefaults(&http.Transport{
-		Proxy:               http.ProxyFromEnvironment,
-		TLSHandshakeTimeout: 10 * time.Second,
-		TLSClientConfig:     tlsConfig,
-		MaxIdleConnsPerHost: min(max(25, nodes), 256),
-		DialContext:         (&net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
-	})
+	rc.Transport = &splitTransport{requests: newTransport(pool, pool), watches: newTransport(0, 25)}
 	// The transport carries the TLS settings now; client-go refuses both.
 	rc.TLSClientConfig = rest.TLSClientConfig{}
 	return rc, nil
+}
+
+// splitTransport sends watches and other requests over separate transports.
+type splitTransport struct {
+	requests, watches *http.Transport
+}
+
+func (t *splitTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	if r.URL.Query().Get("watch") == "true" {
+		return t.watches.RoundTrip(r)
+	}
+	return t.requests.RoundTrip(r)
+}
+
+// CloseIdleConnections lets client-go and tests close what the pools keep.
+func (t *splitTransport) CloseIdleConnections() {
+	t.requests.CloseIdleConnections()
+	t.watches.CloseIdleConnections()
 }

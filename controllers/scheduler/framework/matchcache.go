@@ -60,8 +60,9 @@ func (p *matchPass) count(s int, ni *NodeInfo) (n int32, miss bool) {
 }
 
 // end releases the read lock and remembers the counted values: counts[n*S+s]
-// for node n and selector s where missed is set.
-func (c *matchCache) end(p *matchPass, nodes []*NodeInfo, counts []int32, missed []bool) {
+// for node n and selector s where missed is set. nodes may be a sample of
+// the cluster's clusterSize nodes.
+func (c *matchCache) end(p *matchPass, nodes []*NodeInfo, clusterSize int, counts []int32, missed []bool) {
 	c.mu.RUnlock()
 	found := false
 	for _, m := range missed {
@@ -81,7 +82,7 @@ func (c *matchCache) end(p *matchPass, nodes []*NodeInfo, counts []int32, missed
 	}
 	for s, k := range p.keys {
 		e := c.entries[k]
-		if e == nil || len(e) > 2*len(nodes)+64 {
+		if e == nil || len(e) > 2*clusterSize+64 {
 			// New, or full of nodes that are gone: start over.
 			e = make(map[string]nodeCount, len(nodes))
 			c.entries[k] = e

@@ -391,6 +391,35 @@ func TestMatchCountsFollowGenerations(t *testing.T) {
 	}
 }
 
+// TestHostnameSpreadCountsFollowGenerations: a ReplicaSet's pods spread by
+// hostname (the system default) from remembered counts that follow each
+// node's version.
+func TestHostnameSpreadCountsFollowGenerations(t *testing.T) {
+	nodes := []*corev1.Node{node("n1", 4000, 4096, 110), node("n2", 4000, 4096, 110)}
+	web := func(name string) *corev1.Pod { return pod(name, 0, 0, podLabels("app", "web"), ownedByRS("web")) }
+	nis := infos(nodes, map[string][]*corev1.Pod{"n1": {web("w1"), web("w2")}})
+	for i, ni := range nis {
+		ni.Generation = int64(i + 1)
+	}
+	f := newTestFramework(t, Config{})
+	for range 5 {
+		if res := scheduleOK(t, f, web("p"), NewSnapshot(nis...), nil); res.Node != "n2" {
+			t.Fatalf("Schedule with two web pods on n1 = %s; want n2", res.Node)
+		}
+	}
+	// Three web pods land on n2; the counts must follow its new version.
+	n2 := nis[1].Clone()
+	for _, name := range []string{"w3", "w4", "w5"} {
+		n2.AddPod(web(name))
+	}
+	n2.Generation = 3
+	for range 5 {
+		if res := scheduleOK(t, f, web("p"), NewSnapshot(nis[0], n2), nil); res.Node != "n1" {
+			t.Fatalf("Schedule after n2 got three web pods = %s; want n1", res.Node)
+		}
+	}
+}
+
 func TestMetrics(t *testing.T) {
 	reg := prometheus.NewRegistry()
 	f := newTestFramework(t, Config{Registerer: reg})

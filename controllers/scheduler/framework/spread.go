@@ -221,7 +221,7 @@ func (f *Framework) preFilterSpread(cs *cycleState) (*spreadFilterState, error) 
 			row[i], missed[n*nc+i] = pass.count(i, nodes[n])
 		}
 	}, nil)
-	f.matches.end(pass, nodes, perNode, missed)
+	f.matches.end(pass, nodes, len(nodes), perNode, missed)
 	for n := range nodes {
 		for i := range constraints {
 			if v := perNode[n*nc+i]; v >= 0 {
@@ -281,6 +281,9 @@ type spreadScoreState struct {
 	// counts per non-hostname constraint: topology value → matching pods,
 	// for the values of the feasible nodes.
 	counts []map[string]int64
+	// hostCounts[n*len(constraints)+i] is the matching pods on feasible
+	// node n for hostname constraint i.
+	hostCounts []int32
 	// ignored[i] is set for feasible node i missing a topology key when the
 	// constraints are the pod's own.
 	ignored []bool
@@ -360,18 +363,38 @@ func (f *Framework) preScoreSpread(cs *cycleState, feasible []*NodeInfo) (*sprea
 		}
 		s.weights[i] = math.Log(float64(sz + 2))
 	}
+	nc := len(constraints)
+	sels := make([]labels.Selector, nc)
+	hostname := false
+	for i := range constraints {
+		sels[i] = constraints[i].selector
+		hostname = hostname || constraints[i].topologyKey == corev1.LabelHostname
+	}
+	if hostname {
+		// Per-node counts come from the match cache: between two pods of a
+		// ReplicaSet only the nodes that changed are counted again, where
+		// counting on every scored node cost O(pods) a pod.
+		s.hostCounts = make([]int32, len(feasible)*nc)
+		missed := make([]bool, len(feasible)*nc)
+		pass := f.matches.begin(pod.Namespace, sels)
+		f.parallelize(len(feasible), func(n int) {
+			if s.ignored[n] {
+				return
+			}
+			for i := range constraints {
+				if constraints[i].topologyKey == corev1.LabelHostname {
+					s.hostCounts[n*nc+i], missed[n*nc+i] = pass.count(i, feasible[n])
+				}
+			}
+		}, nil)
+		f.matches.end(pass, feasible, len(cs.snap.List), s.hostCounts, missed)
+	}
 	if !anyZone {
-		// Only hostname constraints have domains: Score counts per node.
 		return s, nil
 	}
 	// Count matching pods over every node of those domains, not only the
 	// feasible ones.
 	all := cs.snap.List
-	nc := len(constraints)
-	sels := make([]labels.Selector, nc)
-	for i := range constraints {
-		sels[i] = constraints[i].selector
-	}
 	perNode := make([]int32, len(all)*nc)
 	missed := make([]bool, len(all)*nc)
 	pass := f.matches.begin(pod.Namespace, sels)
@@ -396,7 +419,7 @@ func (f *Framework) preScoreSpread(cs *cycleState, feasible []*NodeInfo) (*sprea
 			row[i], missed[n*nc+i] = pass.count(i, all[n])
 		}
 	}, nil)
-	f.matches.end(pass, all, perNode, missed)
+	f.matches.end(pass, all, len(all), perNode, missed)
 	for n := range all {
 		for i := range constraints {
 			if v := perNode[n*nc+i]; v > 0 {
@@ -422,7 +445,7 @@ func (s *spreadScoreState) score(cs *cycleState, n int, ni *NodeInfo) int64 {
 		}
 		var cnt int64
 		if c.topologyKey == corev1.LabelHostname {
-			cnt = int64(countPodsMatching(ni.pods, c.selector, cs.pod.Namespace))
+			cnt = int64(s.hostCounts[n*len(s.constraints)+i])
 		} else {
 			cnt = s.counts[i][v]
 		}

@@ -11,6 +11,9 @@
 // Mode schedule creates the pods first and then starts the scheduler: the
 // figure is pods bound per second. Mode deployment starts everything, applies
 // one Deployment of PODS replicas, and times it until every pod is Running.
+//
+// With NODES_PROFILE_DIR set, it writes 8-second CPU profiles of every
+// process there (at the scheduler's start, or 10 s after the Deployment's).
 package main
 
 import (
@@ -136,7 +139,7 @@ func run(nodes, pods int, mode, tend string) error {
 			return err
 		}
 		if dir := os.Getenv("NODES_PROFILE_DIR"); dir != "" {
-			go profile(ctx, cs, agent.Port, dir)
+			profile(ctx, cs, c.Procs(), dir)
 		}
 		var first time.Duration
 		if err := cluster.Poll(10*time.Minute, func() (bool, error) {
@@ -159,6 +162,9 @@ func run(nodes, pods int, mode, tend string) error {
 		start = time.Now()
 		if err := createDeployment(ctx, cs, pods); err != nil {
 			return err
+		}
+		if dir := os.Getenv("NODES_PROFILE_DIR"); dir != "" {
+			time.AfterFunc(10*time.Second, func() { profile(ctx, cs, c.Procs(), dir) })
 		}
 	}
 	if err := cluster.Poll(10*time.Minute, func() (bool, error) {
@@ -328,19 +334,27 @@ func watchPods(ctx context.Context, cs kubernetes.Interface) func() (bound, runn
 	}
 }
 
-// profile writes 8-second CPU profiles of the apiserver and the agent to dir.
-func profile(ctx context.Context, cs kubernetes.Interface, agentPort int, dir string) {
+// profile writes 8-second CPU profiles of the apiserver and of every
+// component with a metrics port into dir, named after them.
+func profile(ctx context.Context, cs kubernetes.Interface, procs []*cluster.Proc, dir string) {
 	go func() {
 		b, err := cs.Discovery().RESTClient().Get().AbsPath("/debug/pprof/profile").Param("seconds", "8").DoRaw(ctx)
 		if err == nil {
 			_ = os.WriteFile(dir+"/apiserver.pprof", b, 0o644)
 		}
 	}()
-	resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/debug/pprof/profile?seconds=8", agentPort))
-	if err != nil {
-		return
+	for _, p := range procs {
+		if p.Port == 0 {
+			continue
+		}
+		go func() {
+			resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/debug/pprof/profile?seconds=8", p.Port))
+			if err != nil {
+				return
+			}
+			defer resp.Body.Close()
+			b, _ := io.ReadAll(resp.Body)
+			_ = os.WriteFile(dir+"/"+p.Name+".pprof", b, 0o644)
+		}()
 	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	_ = os.WriteFile(dir+"/agent.pprof", b, 0o644)
 }

@@ -45,8 +45,7 @@ type podWorker struct {
 	probes        podProbes
 	reasons       map[string]waitingReason
 	retryAt       time.Time
-	written       *corev1.PodStatus
-	writtenRV     string
+	written       *corev1.Pod // metadata and status of the last status write's result
 	startObserved bool
 	changedAt     time.Time
 	startTime     time.Time // when this process started the pod
@@ -290,8 +289,8 @@ func (w *podWorker) generate(pod *corev1.Pod, rp *runtimePod, terminal bool) cor
 // current is the pod's status as the API has it, or as the kubelet last wrote
 // it when the informer has not caught up with that write yet.
 func (w *podWorker) current(pod *corev1.Pod) *corev1.PodStatus {
-	if w.written != nil && rvNewer(w.writtenRV, pod.ResourceVersion) {
-		return w.written
+	if w.written != nil && rvNewer(w.written.ResourceVersion, pod.ResourceVersion) {
+		return &w.written.Status
 	}
 	return &pod.Status
 }
@@ -304,8 +303,13 @@ func rvNewer(a, b string) bool {
 	return err1 == nil && err2 == nil && x > y
 }
 
-// write sends the pod's status to the API if it changed, as a strategic merge
-// patch of pods/status, as upstream's status manager does.
+// write sends the pod's status to the API if it changed. It replaces the
+// status of the latest version of the pod the kubelet knows (a status update
+// with that resourceVersion: the apiserver has no patch to merge and the
+// kubelet no diff to compute); when someone else wrote the pod since, it
+// sends a strategic merge patch of pods/status from what the API holds, with
+// the pod's UID as a precondition, as upstream's status manager does, which
+// leaves their changes alone.
 func (w *podWorker) write(ctx context.Context, pod *corev1.Pod, status corev1.PodStatus) error {
 	k := w.k
 	cur := w.current(pod)
@@ -319,13 +323,21 @@ func (w *podWorker) write(ctx context.Context, pod *corev1.Pod, status corev1.Po
 	if p, ok := k.pods.Get(w.namespace, w.name); ok && p.UID != w.uid {
 		return nil // a new pod of the same name; this one is gone
 	}
-	patch, err := podStatusPatch(cur, &status)
-	if err != nil {
-		return fmt.Errorf("computing the status patch of pod %s: %w", w.key(), err)
+	pods := k.cfg.Client.CoreV1().Pods(w.namespace)
+	next := &corev1.Pod{ObjectMeta: pod.ObjectMeta, Spec: pod.Spec, Status: status}
+	if w.written != nil && cur == &w.written.Status {
+		next.ObjectMeta = w.written.ObjectMeta
 	}
-	updated, err := k.cfg.Client.CoreV1().Pods(w.namespace).Patch(ctx, w.name, types.StrategicMergePatchType, patch, metav1.PatchOptions{}, "status")
-	if apierrors.IsNotFound(err) {
-		return nil
+	updated, err := pods.UpdateStatus(ctx, next, metav1.UpdateOptions{})
+	if apierrors.IsConflict(err) {
+		var patch []byte
+		if patch, err = podStatusPatch(w.uid, cur, &status); err != nil {
+			return fmt.Errorf("computing the status patch of pod %s: %w", w.key(), err)
+		}
+		updated, err = pods.Patch(ctx, w.name, types.StrategicMergePatchType, patch, metav1.PatchOptions{}, "status")
+	}
+	if apierrors.IsNotFound(err) || apierrors.IsConflict(err) {
+		return nil // the pod is gone, or another of its name took its place
 	}
 	if err != nil {
 		return fmt.Errorf("writing the status of pod %s: %w", w.key(), err)
@@ -339,18 +351,19 @@ func (w *podWorker) write(ctx context.Context, pod *corev1.Pod, status corev1.Po
 		w.startObserved = true
 		k.m.podStartDuration.Observe(k.clock.Since(w.firstSeen).Seconds())
 	}
-	w.written, w.writtenRV = &updated.Status, updated.ResourceVersion
+	w.written = &corev1.Pod{ObjectMeta: updated.ObjectMeta, Status: updated.Status}
 	return nil
 }
 
 // podStatusPatch is the strategic merge patch of pods/status from one status
-// to another.
-func podStatusPatch(from, to *corev1.PodStatus) ([]byte, error) {
+// to another, with the pod's UID as a precondition (upstream's
+// preparePatchBytesForPodStatus).
+func podStatusPatch(uid types.UID, from, to *corev1.PodStatus) ([]byte, error) {
 	old, err := json.Marshal(corev1.Pod{Status: *from})
 	if err != nil {
 		return nil, err
 	}
-	cur, err := json.Marshal(corev1.Pod{Status: *to})
+	cur, err := json.Marshal(corev1.Pod{ObjectMeta: metav1.ObjectMeta{UID: uid}, Status: *to})
 	if err != nil {
 		return nil, err
 	}

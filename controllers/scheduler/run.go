@@ -35,6 +35,14 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 	rc.ContentType = "application/vnd.kubernetes.protobuf"
 	rc.AcceptContentTypes = "application/vnd.kubernetes.protobuf,application/json"
+	if rc.Transport == nil {
+		// Bindings, events and status writes, all in flight at once, each on
+		// a connection kept for the next.
+		var err error
+		if rc, err = controllers.WithConnectionPool(rc, maxBindsInFlight+32); err != nil {
+			return fmt.Errorf("scheduler: building the client: %w", err)
+		}
+	}
 	client, err := kubernetes.NewForConfig(rc)
 	if err != nil {
 		return fmt.Errorf("scheduler: building the client: %w", err)

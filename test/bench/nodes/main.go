@@ -198,7 +198,7 @@ func requests(ctx context.Context, cs kubernetes.Interface) error {
 	if err != nil {
 		return err
 	}
-	counts := map[string]float64{}
+	counts, errors := map[string]float64{}, map[string]float64{}
 	re := regexp.MustCompile(`^apiserver_request_total\{(.*)\} (\S+)$`)
 	label := func(labels, name string) string {
 		m := regexp.MustCompile(name + `="([^"]*)"`).FindStringSubmatch(labels)
@@ -218,6 +218,12 @@ func requests(ctx context.Context, cs kubernetes.Interface) error {
 			key += "/" + sub
 		}
 		counts[key] += n
+		if code := label(m[1], "code"); code == "429" || code >= "500" {
+			errors[code+" "+key] += n
+		}
+	}
+	if len(errors) > 0 {
+		fmt.Println("ERRORS by code:", errors)
 	}
 	keys := make([]string, 0, len(counts))
 	for k := range counts {
@@ -348,7 +354,12 @@ func profile(ctx context.Context, cs kubernetes.Interface, procs []*cluster.Proc
 			continue
 		}
 		go func() {
-			resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/debug/pprof/profile?seconds=8", p.Port))
+			url := fmt.Sprintf("http://127.0.0.1:%d/debug/pprof/profile?seconds=8", p.Port)
+			resp, err := http.Get(url)
+			for try := 0; err != nil && try < 20; try++ { // a process just started
+				time.Sleep(100 * time.Millisecond)
+				resp, err = http.Get(url)
+			}
 			if err != nil {
 				return
 			}

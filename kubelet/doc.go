@@ -26,8 +26,10 @@
 //     host-network pods), its init containers in order, then its containers.
 //     Restart policies, the crash-loop back-off, probes (run by the runtime:
 //     the kubelet never opens a connection to a pod), activeDeadlineSeconds and
-//     graceful deletion work as upstream's. Status is written, as a patch of
-//     pods/status, only when it changed.
+//     graceful deletion work as upstream's. Status is written only when it
+//     changed: as an update of pods/status on the version of the pod the
+//     kubelet knows, or, when someone else wrote the pod since, as upstream's
+//     strategic merge patch with the pod's UID as a precondition.
 //   - A kubelet started again adopts what the runtime still runs and never
 //     starts a pod twice. What the runtime lost (an in-memory runtime, a
 //     rebooted machine) runs again, each lost container counting a restart,

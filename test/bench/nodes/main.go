@@ -13,7 +13,8 @@
 // one Deployment of PODS replicas, and times it until every pod is Running.
 //
 // With NODES_PROFILE_DIR set, it writes 8-second CPU profiles of every
-// process there (at the scheduler's start, or 10 s after the Deployment's).
+// process there: idle-NAME.pprof with the nodes Ready and nothing else to do,
+// NAME.pprof at the scheduler's start (or 10 s after the Deployment's).
 package main
 
 import (
@@ -115,6 +116,9 @@ func run(nodes, pods int, mode, tend string) error {
 	for _, p := range c.Procs() {
 		idle[p.Name] = p.CPU()
 	}
+	if dir := os.Getenv("NODES_PROFILE_DIR"); dir != "" {
+		profile(ctx, cs, c.Procs(), dir, "idle-")
+	}
 	time.Sleep(10 * time.Second)
 	fmt.Print("CPU over 10 s idle:")
 	for _, p := range c.Procs() {
@@ -139,7 +143,7 @@ func run(nodes, pods int, mode, tend string) error {
 			return err
 		}
 		if dir := os.Getenv("NODES_PROFILE_DIR"); dir != "" {
-			profile(ctx, cs, c.Procs(), dir)
+			profile(ctx, cs, c.Procs(), dir, "")
 		}
 		var first time.Duration
 		if err := cluster.Poll(10*time.Minute, func() (bool, error) {
@@ -164,7 +168,7 @@ func run(nodes, pods int, mode, tend string) error {
 			return err
 		}
 		if dir := os.Getenv("NODES_PROFILE_DIR"); dir != "" {
-			time.AfterFunc(10*time.Second, func() { profile(ctx, cs, c.Procs(), dir) })
+			time.AfterFunc(10*time.Second, func() { profile(ctx, cs, c.Procs(), dir, "") })
 		}
 	}
 	if err := cluster.Poll(10*time.Minute, func() (bool, error) {
@@ -342,11 +346,11 @@ func watchPods(ctx context.Context, cs kubernetes.Interface) func() (bound, runn
 
 // profile writes 8-second CPU profiles of the apiserver and of every
 // component with a metrics port into dir, named after them.
-func profile(ctx context.Context, cs kubernetes.Interface, procs []*cluster.Proc, dir string) {
+func profile(ctx context.Context, cs kubernetes.Interface, procs []*cluster.Proc, dir, prefix string) {
 	go func() {
 		b, err := cs.Discovery().RESTClient().Get().AbsPath("/debug/pprof/profile").Param("seconds", "8").DoRaw(ctx)
 		if err == nil {
-			_ = os.WriteFile(dir+"/apiserver.pprof", b, 0o644)
+			_ = os.WriteFile(dir+"/"+prefix+"apiserver.pprof", b, 0o644)
 		}
 	}()
 	for _, p := range procs {
@@ -365,7 +369,7 @@ func profile(ctx context.Context, cs kubernetes.Interface, procs []*cluster.Proc
 			}
 			defer resp.Body.Close()
 			b, _ := io.ReadAll(resp.Body)
-			_ = os.WriteFile(dir+"/"+p.Name+".pprof", b, 0o644)
+			_ = os.WriteFile(dir+"/"+prefix+p.Name+".pprof", b, 0o644)
 		}()
 	}
 }

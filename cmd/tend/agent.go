@@ -187,7 +187,8 @@ func runNodes(ctx context.Context, rc *rest.Config, a agentConfig, reg prometheu
 	// once queue for one instead of taking most of the apiserver's 400
 	// requests in flight, so that bindings and everyone else's requests get
 	// their turn (with 256, the scheduler bound 30-45% fewer pods a second).
-	if rc, err = controllers.WithConnectionPool(rc, min(max(25, len(names)), 64)); err != nil {
+	if rc, err = controllers.WithConnectionPool(rc, controllers.ConnectionPool{
+		Size: min(max(25, len(names)), 64), MultiplexWatches: true}); err != nil {
 		return err
 	}
 	client, err := kubernetes.NewForConfig(rc)

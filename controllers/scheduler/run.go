@@ -39,7 +39,7 @@ func Run(ctx context.Context, cfg Config) error {
 		// Bindings, events and status writes, all in flight at once, each on
 		// a connection kept for the next.
 		var err error
-		if rc, err = controllers.WithConnectionPool(rc, maxBindsInFlight+32); err != nil {
+		if rc, err = controllers.WithConnectionPool(rc, controllers.ConnectionPool{Size: maxBindsInFlight + 32}); err != nil {
 			return fmt.Errorf("scheduler: building the client: %w", err)
 		}
 	}

@@ -109,8 +109,8 @@ func run(nodes, pods int, mode, tend string) error {
 	}); err != nil {
 		return fmt.Errorf("waiting for %d Ready nodes (%s): %w", nodes, progress, err)
 	}
-	fmt.Printf("NODES %d hollow nodes Ready in %.2fs; agent RSS %d KiB (%.0f KiB a node)\n",
-		nodes, time.Since(start).Seconds(), agent.RSS("VmRSS"), float64(agent.RSS("VmRSS"))/float64(nodes))
+	fmt.Printf("NODES %d hollow nodes Ready in %.2fs; agent RSS %d KiB (%.0f KiB a node); apiserver %d open files\n",
+		nodes, time.Since(start).Seconds(), agent.RSS("VmRSS"), float64(agent.RSS("VmRSS"))/float64(nodes), api.Files())
 
 	idle := map[string]time.Duration{}
 	for _, p := range c.Procs() {

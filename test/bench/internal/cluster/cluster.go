@@ -168,6 +168,16 @@ func (p *Proc) RSS(field string) int {
 	return -1
 }
 
+// Files is how many files (sockets included) the process has open; -1 when
+// it cannot tell.
+func (p *Proc) Files() int {
+	fds, err := os.ReadDir(fmt.Sprintf("/proc/%d/fd", p.Cmd.Process.Pid))
+	if err != nil {
+		return -1
+	}
+	return len(fds)
+}
+
 // Poll calls f every 20 ms until it says true, an error after timeout.
 func Poll(timeout time.Duration, f func() (bool, error)) error {
 	deadline := time.Now().Add(timeout)

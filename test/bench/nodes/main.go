@@ -222,7 +222,8 @@ func requests(ctx context.Context, cs kubernetes.Interface) error {
 			key += "/" + sub
 		}
 		counts[key] += n
-		if code := label(m[1], "code"); code == "429" || code >= "500" {
+		// (A non-resource GET failing is /readyz before the server was ready.)
+		if code := label(m[1], "code"); (code == "429" || code >= "500") && key != "GET " {
 			errors[code+" "+key] += n
 		}
 	}

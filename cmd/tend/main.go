@@ -26,6 +26,7 @@ func commands() map[string]command {
 		"scheduler":          {"run the scheduler alone", runScheduler},
 		"agent":              {"join a server as one node, or as many hollow ones", runAgent},
 		"kubelet":            {"run the node agent's kubelet alone", runAgent},
+		"images":             {"import, list, pull and remove a node's images", runImages},
 		"version":            {"print tend's version", runVersion},
 	}
 }

@@ -26,10 +26,19 @@ import (
 )
 
 // TestMain lets libcontainer re-execute the test binary as a container's
-// init ("TEST init"), as tend does with `tend init`.
+// init ("TEST init"), as tend does with `tend init`, and the sandbox process
+// run as "TEST pause HOSTNAME".
 func TestMain(m *testing.M) {
-	if len(os.Args) > 1 && os.Args[1] == "init" {
-		libcontainer.Init()
+	if len(os.Args) > 1 {
+		switch os.Args[1] {
+		case "init":
+			libcontainer.Init()
+		case "pause":
+			if err := Pause(os.Args[2:]); err != nil {
+				os.Exit(1)
+			}
+			os.Exit(0)
+		}
 	}
 	os.Exit(m.Run())
 }

@@ -147,6 +147,10 @@ func Spec(cs ContainerSpec) (*specs.Spec, error) {
 	caps := capabilities(privileged, sc.Capabilities)
 	noNewPrivs := sc.AllowPrivilegeEscalation != nil && !*sc.AllowPrivilegeEscalation
 	oom := cs.OOMScoreAdj
+	hostname := cs.Hostname
+	if cs.Namespaces[specs.UTSNamespace] != "" {
+		hostname = "" // the sandbox's UTS namespace has it; runc refuses to set it there
+	}
 	s := &specs.Spec{
 		Version: specs.Version,
 		Process: &specs.Process{
@@ -162,7 +166,7 @@ func Spec(cs ContainerSpec) (*specs.Spec, error) {
 			Rlimits:         []specs.POSIXRlimit{{Type: "RLIMIT_NOFILE", Hard: 1048576, Soft: 1048576}},
 		},
 		Root:     &specs.Root{Path: cs.Rootfs, Readonly: sc.ReadOnlyRootFilesystem != nil && *sc.ReadOnlyRootFilesystem},
-		Hostname: cs.Hostname,
+		Hostname: hostname,
 		Mounts:   append(standardMounts(privileged), cs.Mounts...),
 		Linux: &specs.Linux{
 			CgroupsPath: cs.CgroupsPath,

@@ -18,9 +18,20 @@
 //   - A container's root is its image's layer directories (kubelet/images)
 //     under overlayfs with an upper directory of its own, so that what it
 //     writes never reaches the shared layers.
+//   - A pod's sandbox is a pause process (`tend pause`) in new network, IPC,
+//     UTS and PID namespaces, in its own session so it outlives the kubelet;
+//     containers join its namespaces.
+//   - Each container runs under a shim (`tend shim`), in its own session
+//     too: it creates and starts the container with libcontainer, writes its
+//     output to a file in the CRI log format (lines over 16 KiB split into
+//     partial entries), and records how it ended (exit code, signal,
+//     OOMKilled from the memory cgroup's events) in the container's
+//     exit.json, so that a kubelet started again finds running containers
+//     running and ended ones' ends.
 //
-// A process that uses this package must call libcontainer.Init when started
-// as "PROG init" (see the package's TestMain) and import
+// A process that uses this package must dispatch "PROG init" to
+// libcontainer.Init, "PROG pause" to Pause and "PROG shim" to Shim (see the
+// package's TestMain), and import
 // github.com/opencontainers/runc/libcontainer/nsenter and
 // github.com/opencontainers/cgroups/devices.
 package runc

@@ -113,6 +113,9 @@ type SandboxConfig struct {
 	// Labels and Annotations are the pod's, as they were at creation. They are
 	// shared: do not modify them.
 	Labels, Annotations map[string]string
+	// Pod is the pod as the kubelet had it (DNS policy, host aliases,
+	// security context, ports). It is shared: do not modify it.
+	Pod *corev1.Pod
 }
 
 // SandboxState is whether a sandbox is up.
@@ -144,6 +147,9 @@ type ContainerConfig struct {
 	// RestartCount is how many times the container ran before in this pod; the
 	// runtime stores it and reports it back in ContainerStatus.
 	RestartCount int32
+	// Pod is the container's pod (security context, shared process
+	// namespace). It is shared: do not modify it.
+	Pod *corev1.Pod
 }
 
 // ContainerState is a container's lifecycle state.

@@ -454,7 +454,7 @@ func (w *podWorker) createSandbox(ctx context.Context, pod *corev1.Pod, attempt 
 	}
 	id, err := k.rt.RunPodSandbox(ctx, SandboxConfig{PodUID: pod.UID, Namespace: pod.Namespace, Name: pod.Name,
 		Attempt: attempt, Hostname: hostname, HostNetwork: pod.Spec.HostNetwork, IP: ip,
-		Labels: pod.Labels, Annotations: pod.Annotations})
+		Labels: pod.Labels, Annotations: pod.Annotations, Pod: pod})
 	if err != nil {
 		if ctx.Err() != nil {
 			return "", false
@@ -495,7 +495,7 @@ func (w *podWorker) startContainer(ctx context.Context, pod *corev1.Pod, sandbox
 		return false, changed
 	}
 	restartCount := nextRestartCount(latest, findStatus(statuses, c.Name))
-	id, err := k.rt.CreateContainer(ctx, sandboxID, ContainerConfig{Spec: c, RestartCount: restartCount})
+	id, err := k.rt.CreateContainer(ctx, sandboxID, ContainerConfig{Spec: c, RestartCount: restartCount, Pod: pod})
 	if err != nil {
 		if ctx.Err() != nil {
 			return false, false

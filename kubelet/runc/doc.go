@@ -2,8 +2,15 @@
 // libcontainer inside the tend binary (which re-executes itself as each
 // container's init): no Docker, no containerd, no runc binary.
 //
-// What it holds so far (the Runtime implementation, with pod sandboxes, is
-// being built on it):
+// Runtime implements kubelet.Runtime: sandboxes (a pause process, the pod's
+// /etc/hosts, /etc/resolv.conf and /etc/hostname, its network through
+// kubelet/podnet, host ports), containers from the node's image store
+// (created, started under a shim, stopped with SIGTERM then SIGKILL),
+// statuses from the shims' records, exec, HTTP, TCP and gRPC probes, and
+// stats from cgroups. Its state is on disk: a Runtime opened again on the
+// same root adopts what runs. The kubelet does not use it yet: image pulls
+// by the kubelet, environment from valueFrom/envFrom, volumes, and the
+// `tend init|pause|shim` commands of the binary come first. Its parts:
 //
 //   - Spec makes a container's OCI runtime spec as containerd's CRI plugin
 //     would for the same pod: Kubernetes' command/args rules over the image's

@@ -38,7 +38,8 @@ type ContainerSpec struct {
 	Hostname string
 	// Namespaces are the sandbox's namespaces to join, by type (network,
 	// ipc, uts, and pid when the pod shares its process namespace): a
-	// /proc/PID/ns/... path. A type missing gets a namespace of its own.
+	// /proc/PID/ns/... path, or "host" for the runtime's own (hostNetwork).
+	// A type missing gets a namespace of its own.
 	Namespaces map[specs.LinuxNamespaceType]string
 	// CgroupsPath is the container's cgroup, under its pod's.
 	CgroupsPath string
@@ -77,6 +78,10 @@ var (
 		"/sys/devices/virtual/powercap"}
 	readonlyPaths = []string{"/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"}
 )
+
+// HostNamespace in ContainerSpec.Namespaces shares the runtime's own
+// namespace of that type.
+const HostNamespace = "host"
 
 // cpuPeriod is the CFS period a CPU limit is a quota of, as the kubelet's.
 const cpuPeriod = 100000
@@ -469,6 +474,9 @@ func namespaces(join map[specs.LinuxNamespaceType]string) []specs.LinuxNamespace
 	var out []specs.LinuxNamespace
 	for _, t := range []specs.LinuxNamespaceType{specs.PIDNamespace, specs.NetworkNamespace,
 		specs.IPCNamespace, specs.UTSNamespace, specs.MountNamespace, specs.CgroupNamespace} {
+		if join[t] == HostNamespace {
+			continue
+		}
 		out = append(out, specs.LinuxNamespace{Type: t, Path: join[t]})
 	}
 	return out

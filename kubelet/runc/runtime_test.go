@@ -1,0 +1,212 @@
+package runc
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/tendhq/tend/kubelet"
+	"github.com/tendhq/tend/kubelet/images"
+	"github.com/tendhq/tend/test/testapp/testimage"
+)
+
+// testappStore is an image store holding the project's test image as
+// example.local/testapp:1.
+func testappStore(t *testing.T, dir string) *images.Store {
+	t.Helper()
+	store, err := images.Open(filepath.Join(dir, "images"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	archive := filepath.Join(dir, "testapp.tar")
+	testimage.Archive(t, archive, "example.local/testapp:1")
+	if _, err := store.Import(context.Background(), archive); err != nil {
+		t.Fatal(err)
+	}
+	return store
+}
+
+func waitStatus(t *testing.T, rt *Runtime, id string, done func(kubelet.ContainerStatus) bool) kubelet.ContainerStatus {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		st, err := rt.ContainerStatus(context.Background(), id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if done(st) {
+			return st
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("container %s is still %+v after 20 s", id, st)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// TestRuntimeLifecycle drives the runtime as the kubelet does, for a
+// host-network pod (the pod network has tests of its own): a sandbox, a
+// container that exits with a code and a termination message, one stopped
+// with SIGTERM, probes, adoption by a second Runtime on the same state, and
+// removal leaving nothing behind.
+func TestRuntimeLifecycle(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("running containers needs root")
+	}
+	ctx := context.Background()
+	dir := t.TempDir()
+	store := testappStore(t, dir)
+	cfg := Config{Root: filepath.Join(dir, "runtime"), Images: store, CgroupParent: "tend-test", Logf: t.Logf}
+	rt, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "web-0", Namespace: "default", UID: "uid-1"},
+		Spec: corev1.PodSpec{HostNetwork: true}}
+	sbID, err := rt.RunPodSandbox(ctx, kubelet.SandboxConfig{PodUID: pod.UID, Namespace: "default", Name: "web-0",
+		Hostname: "web-0", HostNetwork: true, Pod: pod})
+	if err != nil {
+		t.Fatal(err)
+	}
+	removed := false
+	t.Cleanup(func() {
+		if !removed {
+			_ = rt.RemovePodSandbox(ctx, sbID)
+		}
+	})
+	if sbs, _ := rt.ListPodSandboxes(ctx, pod.UID); len(sbs) != 1 || sbs[0].State != kubelet.SandboxReady {
+		t.Fatalf("ListPodSandboxes = %+v; want one Ready", sbs)
+	}
+
+	once := &corev1.Container{Name: "once", Image: "example.local/testapp:1",
+		Command: []string{"/testapp", "sh", "-c", "echo hello; hostname; write /dev/termination-log bye; exit 3"}}
+	id, err := rt.CreateContainer(ctx, sbID, kubelet.ContainerConfig{Spec: once, Pod: pod})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st, _ := rt.ContainerStatus(ctx, id); st.State != kubelet.ContainerCreated || !strings.HasPrefix(st.ImageRef, "sha256:") && !strings.Contains(st.ImageRef, "@sha256:") {
+		t.Errorf("status after create = %+v; want created with an image digest", st)
+	}
+	if err := rt.StartContainer(ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	st := waitStatus(t, rt, id, func(s kubelet.ContainerStatus) bool { return s.State == kubelet.ContainerExited })
+	if st.ExitCode != 3 || st.Reason != "Error" || st.Message != "bye" || st.StartedAt.IsZero() || st.FinishedAt.Before(st.StartedAt) {
+		t.Errorf("exited status = %+v; want code 3, Error, message bye", st)
+	}
+	rec, _ := rt.container(id)
+	logs, err := os.ReadFile(rec.LogPath)
+	if err != nil || !strings.Contains(string(logs), " stdout F hello\n") || !strings.Contains(string(logs), " stdout F web-0\n") {
+		t.Errorf("log = %q, %v; want hello and the pod's hostname", logs, err)
+	}
+	if !strings.Contains(rec.LogPath, "default_web-0_uid-1/once/0.log") {
+		t.Errorf("log path %s; want NAMESPACE_NAME_UID/CONTAINER/RESTART.log", rec.LogPath)
+	}
+
+	long := &corev1.Container{Name: "long", Image: "example.local/testapp:1", Command: []string{"/testapp", "sleep", "infinity"}}
+	longID, err := rt.CreateContainer(ctx, sbID, kubelet.ContainerConfig{Spec: long, Pod: pod, RestartCount: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := rt.StartContainer(ctx, longID); err != nil {
+		t.Fatal(err)
+	}
+	waitStatus(t, rt, longID, func(s kubelet.ContainerStatus) bool { return s.State == kubelet.ContainerRunning })
+	for _, tt := range []struct {
+		cmd  []string
+		pass bool
+	}{{[]string{"/testapp", "true"}, true}, {[]string{"/testapp", "false"}, false}} {
+		pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		res, err := rt.Probe(pctx, longID, kubelet.LivenessProbe, &corev1.Probe{ProbeHandler: corev1.ProbeHandler{Exec: &corev1.ExecAction{Command: tt.cmd}}})
+		cancel()
+		if err != nil || res.Success != tt.pass {
+			t.Errorf("exec probe %v = %+v, %v; want success %t", tt.cmd, res, err, tt.pass)
+		}
+	}
+	if stats, err := rt.Stats(ctx, longID); err != nil || stats.MemoryWorkingSetBytes == 0 {
+		t.Errorf("Stats = %+v, %v; want some memory", stats, err)
+	}
+
+	// A second runtime on the same state (the kubelet started again)
+	// adopts what runs.
+	rt2, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st, err := rt2.ContainerStatus(ctx, longID); err != nil || st.State != kubelet.ContainerRunning || st.RestartCount != 2 {
+		t.Errorf("adopted status = %+v, %v; want running, restart count 2", st, err)
+	}
+	if st, _ := rt2.ContainerStatus(ctx, id); st.State != kubelet.ContainerExited || st.ExitCode != 3 {
+		t.Errorf("adopted exited container = %+v; want exited 3", st)
+	}
+	if sbs, _ := rt2.ListPodSandboxes(ctx, ""); len(sbs) != 1 || sbs[0].State != kubelet.SandboxReady {
+		t.Errorf("adopted sandboxes = %+v; want one Ready", sbs)
+	}
+	start := time.Now()
+	if err := rt2.StopContainer(ctx, longID, 10*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if st, _ := rt2.ContainerStatus(ctx, longID); st.State != kubelet.ContainerExited || st.ExitCode != 143 || time.Since(start) > 9*time.Second {
+		t.Errorf("after SIGTERM: %+v after %v; want exited 143 well before the grace ran out", st, time.Since(start))
+	}
+	if err := rt2.RemovePodSandbox(ctx, sbID); err != nil {
+		t.Fatal(err)
+	}
+	removed = true
+	if cs, _ := rt2.ListContainers(ctx, ""); len(cs) != 0 {
+		t.Errorf("containers after RemovePodSandbox = %+v; want none", cs)
+	}
+	if m, _ := isMountPoint(filepath.Join(cfg.Root, "containers", longID, "rootfs")); m {
+		t.Error("a container's root is still mounted")
+	}
+	if left, _ := filepath.Glob("/sys/fs/cgroup/*/tend-test/poduid-1"); len(left) != 0 {
+		t.Errorf("pod cgroups left: %v", left)
+	}
+	removeCgroupParents(t, "tend-test")
+}
+
+func TestCreateContainerErrors(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("sandboxes need root")
+	}
+	ctx := context.Background()
+	dir := t.TempDir()
+	store := testappStore(t, dir)
+	rt, err := New(Config{Root: filepath.Join(dir, "runtime"), Images: store, CgroupParent: "tend-test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "p", Namespace: "default", UID: "uid-2"}, Spec: corev1.PodSpec{HostNetwork: true}}
+	sbID, err := rt.RunPodSandbox(ctx, kubelet.SandboxConfig{PodUID: pod.UID, Namespace: "default", Name: "p", Hostname: "p", HostNetwork: true, Pod: pod})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = rt.RemovePodSandbox(ctx, sbID); removeCgroupParents(t, "tend-test") })
+	for _, tt := range []struct {
+		c    *corev1.Container
+		want string
+	}{
+		{&corev1.Container{Name: "a", Image: "example.local/missing:1"}, `image "example.local/missing:1" is not present on the node`},
+		{&corev1.Container{Name: "b", Image: "example.local/testapp:1", SecurityContext: &corev1.SecurityContext{RunAsNonRoot: boolp(true)}},
+			"container has runAsNonRoot and image will run as root"},
+	} {
+		if _, err := rt.CreateContainer(ctx, sbID, kubelet.ContainerConfig{Spec: tt.c, Pod: pod}); err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("CreateContainer(%s) = %v; want %q", tt.c.Name, err, tt.want)
+		}
+	}
+	if cs, _ := rt.ListContainers(ctx, ""); len(cs) != 0 {
+		t.Errorf("failed creates left containers: %+v", cs)
+	}
+	if entries, _ := os.ReadDir(filepath.Join(dir, "runtime", "containers")); len(entries) != 0 {
+		t.Errorf("failed creates left %d container directories", len(entries))
+	}
+	if _, err := rt.CreateContainer(ctx, "nosuchsandbox", kubelet.ContainerConfig{Spec: &corev1.Container{Name: "c"}}); err == nil {
+		t.Error("CreateContainer in a missing sandbox = nil error")
+	}
+}

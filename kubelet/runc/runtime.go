@@ -602,6 +602,9 @@ func (r *Runtime) StopContainer(_ context.Context, id string, grace time.Duratio
 	}
 	deadline := time.Now().Add(grace)
 	killed := signal == unix.SIGKILL
+	if killed {
+		deadline = time.Now().Add(10 * time.Second)
+	}
 	for {
 		if _, done, _ := readExit(dir); done {
 			return nil

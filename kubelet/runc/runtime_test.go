@@ -2,14 +2,21 @@ package runc
 
 import (
 	"context"
+	"io"
+	"net"
+	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/intstr"
 
 	"github.com/tendhq/tend/kubelet"
 	"github.com/tendhq/tend/kubelet/images"
@@ -208,5 +215,131 @@ func TestCreateContainerErrors(t *testing.T) {
 	}
 	if _, err := rt.CreateContainer(ctx, "nosuchsandbox", kubelet.ContainerConfig{Spec: &corev1.Container{Name: "c"}}); err == nil {
 		t.Error("CreateContainer in a missing sandbox = nil error")
+	}
+}
+
+// inOwnNetns re-runs the calling test in a child process started in a
+// network namespace of its own, which ends with it, and reports false; in
+// that child it reports true. A test that wires a node's network runs so,
+// never touching the machine's.
+func inOwnNetns(t *testing.T) bool {
+	t.Helper()
+	if os.Getenv("TEND_RUNC_NETNS_TEST") == t.Name() {
+		return true
+	}
+	cmd := exec.Command(os.Args[0], "-test.run=^"+t.Name()+"$", "-test.count=1", "-test.v")
+	cmd.Env = append(os.Environ(), "TEND_RUNC_NETNS_TEST="+t.Name())
+	cmd.SysProcAttr = &syscall.SysProcAttr{Cloneflags: syscall.CLONE_NEWNET}
+	out, err := cmd.CombinedOutput()
+	t.Logf("in a network namespace of its own:\n%s", out)
+	if err != nil {
+		t.Fatalf("the test in its own network namespace: %v", err)
+	}
+	return false
+}
+
+// TestPodNetwork: pods get their address on the node's bridge and reach
+// each other; HTTP and TCP probes reach them from the node; a host port
+// reaches a pod from the node.
+func TestPodNetwork(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("network namespaces need root")
+	}
+	if !inOwnNetns(t) {
+		return
+	}
+	ctx := context.Background()
+	dir := t.TempDir()
+	store := testappStore(t, dir)
+	rt, err := New(Config{Root: filepath.Join(dir, "runtime"), Images: store, CgroupParent: "tend-test", Logf: t.Logf})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st, _ := rt.Status(ctx); st.Network.Ready {
+		t.Error("the network is ready before the node has a pod CIDR")
+	}
+	if err := rt.UpdatePodCIDR(ctx, "10.42.7.0/24"); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = rt.currentNetwork().Teardown(context.Background()) })
+	if st, _ := rt.Status(ctx); !st.Network.Ready {
+		t.Errorf("network not ready after UpdatePodCIDR: %+v", st.Network)
+	}
+	run := func(name, ip string, c *corev1.Container) (sandbox, container string) {
+		t.Helper()
+		pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "default", UID: types.UID("uid-" + name)},
+			Spec: corev1.PodSpec{Containers: []corev1.Container{*c}}}
+		sb, err := rt.RunPodSandbox(ctx, kubelet.SandboxConfig{PodUID: pod.UID, Namespace: "default", Name: name, Hostname: name, IP: ip, Pod: pod})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() {
+			if err := rt.RemovePodSandbox(context.Background(), sb); err != nil {
+				t.Errorf("RemovePodSandbox(%s): %v", name, err)
+			}
+			removeCgroupParents(t, "tend-test")
+		})
+		id, err := rt.CreateContainer(ctx, sb, kubelet.ContainerConfig{Spec: c, Pod: pod})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := rt.StartContainer(ctx, id); err != nil {
+			t.Fatal(err)
+		}
+		return sb, id
+	}
+	server := &corev1.Container{Name: "web", Image: "example.local/testapp:1", Command: []string{"/testapp", "serve", "--port", "8080"},
+		Ports: []corev1.ContainerPort{{Name: "http", ContainerPort: 8080, HostPort: 30080, Protocol: corev1.ProtocolTCP}}}
+	_, web := run("web", "10.42.7.2", server)
+	probe := func(p *corev1.Probe) kubelet.ProbeResult {
+		pctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+		defer cancel()
+		res, err := rt.Probe(pctx, web, kubelet.ReadinessProbe, p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res
+	}
+	httpProbe := &corev1.Probe{ProbeHandler: corev1.ProbeHandler{HTTPGet: &corev1.HTTPGetAction{Path: "/readyz", Port: intstr.FromString("http")}}}
+	deadline := time.Now().Add(10 * time.Second)
+	for !probe(httpProbe).Success && time.Now().Before(deadline) {
+		time.Sleep(50 * time.Millisecond)
+	}
+	if res := probe(httpProbe); !res.Success {
+		t.Fatalf("HTTP probe of a serving pod = %+v; want success", res)
+	}
+	if res := probe(&corev1.Probe{ProbeHandler: corev1.ProbeHandler{TCPSocket: &corev1.TCPSocketAction{Port: intstr.FromInt32(8080)}}}); !res.Success {
+		t.Errorf("TCP probe = %+v; want success", res)
+	}
+	if res := probe(&corev1.Probe{ProbeHandler: corev1.ProbeHandler{TCPSocket: &corev1.TCPSocketAction{Port: intstr.FromInt32(9999)}}}); res.Success || !strings.Contains(res.Output, "refused") {
+		t.Errorf("TCP probe of a closed port = %+v; want a refusal", res)
+	}
+	// The pod turns unready.
+	if res := probe(&corev1.Probe{ProbeHandler: corev1.ProbeHandler{Exec: &corev1.ExecAction{Command: []string{"/testapp", "write", "/tmp/unready", "x"}}}}); !res.Success {
+		t.Fatalf("exec write = %+v", res)
+	}
+	if res := probe(httpProbe); res.Success || res.Output != "HTTP probe failed with statuscode: 503" {
+		t.Errorf("HTTP probe of an unready pod = %+v; want the upstream failure", res)
+	}
+
+	// Another pod reaches it by its address.
+	client := &corev1.Container{Name: "client", Image: "example.local/testapp:1", Command: []string{"/testapp", "connect", "10.42.7.2:8080"}}
+	_, cid := run("client", "10.42.7.3", client)
+	st := waitStatus(t, rt, cid, func(s kubelet.ContainerStatus) bool { return s.State == kubelet.ContainerExited })
+	if st.ExitCode != 0 {
+		rec, _ := rt.container(cid)
+		logs, _ := os.ReadFile(rec.LogPath)
+		t.Errorf("a pod connecting to another = exit %d, log %q; want 0", st.ExitCode, logs)
+	}
+	// The node reaches it through its host port.
+	gw := rt.currentNetwork().Gateway()
+	resp, err := (&http.Client{Timeout: 5 * time.Second}).Get("http://" + net.JoinHostPort(gw.String(), "30080") + "/")
+	if err != nil {
+		t.Fatalf("GET through the host port: %v", err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if strings.TrimSpace(string(body)) != "web" {
+		t.Errorf("through the host port the pod answered %q; want its hostname web", body)
 	}
 }

@@ -24,7 +24,8 @@ import (
 // Kubelet is the agent of one node. Make it with New and Run it.
 type Kubelet struct {
 	cfg         Config
-	rt          Runtime // instrumented
+	rt          Runtime      // instrumented
+	images      ImageService // the runtime's, nil when it keeps no images
 	clock       clock.WithTicker
 	m           *Metrics
 	allocatable corev1.ResourceList
@@ -79,6 +80,7 @@ func New(cfg Config) (*Kubelet, error) {
 		nodeSync:    make(chan struct{}, 1),
 	}
 	k.rt = &instrumented{rt: cfg.Runtime, m: cfg.Metrics, clock: cfg.Clock}
+	k.images, _ = cfg.Runtime.(ImageService)
 	return k, nil
 }
 

@@ -486,6 +486,9 @@ func (w *podWorker) startContainer(ctx context.Context, pod *corev1.Pod, sandbox
 		}
 		k.backOff.Next(key, latest.FinishedAt)
 	}
+	if ok, changed := w.ensureImage(ctx, pod, c); !ok {
+		return false, changed
+	}
 	k.m.startedContainers.WithLabelValues(containerType).Inc()
 	failed := func(reason string, err error) (bool, bool) {
 		k.m.startedContErrors.WithLabelValues(reason, containerType).Inc()

@@ -464,6 +464,9 @@ func (r *Runtime) CreateContainer(ctx context.Context, sandboxID string, cfg kub
 	if err != nil {
 		return "", err
 	}
+	if err := r.cfg.Images.MarkUsed(img.ID, time.Now()); err != nil {
+		return "", err
+	}
 	env, err := literalEnv(c)
 	if err != nil {
 		return "", err
@@ -823,4 +826,29 @@ func readJSON(path string, v any) error {
 		return err
 	}
 	return json.Unmarshal(b, v)
+}
+
+var _ kubelet.ImageService = (*Runtime)(nil)
+
+// ImagePresent reports whether the node's store has the image.
+func (r *Runtime) ImagePresent(_ context.Context, image string) (bool, error) {
+	_, err := r.cfg.Images.Get(image)
+	if errors.Is(err, images.ErrNotFound) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
+// PullImage pulls an image into the node's store with the credentials of
+// the given docker configs.
+func (r *Runtime) PullImage(ctx context.Context, image string, pullSecrets [][]byte) (int64, error) {
+	kc, err := images.SecretsKeychain(pullSecrets...)
+	if err != nil {
+		return 0, fmt.Errorf("image pull secrets: %w", err)
+	}
+	img, err := r.cfg.Images.Pull(ctx, image, images.PullOptions{Keychain: kc})
+	if err != nil {
+		return 0, err
+	}
+	return img.Size, nil
 }

@@ -6,12 +6,16 @@ import (
 	"flag"
 	"fmt"
 	"log"
+	"net/netip"
 	"os"
+	"path/filepath"
+	goruntime "runtime"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"golang.org/x/sys/unix"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	"k8s.io/apimachinery/pkg/labels"
@@ -23,29 +27,42 @@ import (
 	"github.com/tendhq/tend/apiserver"
 	"github.com/tendhq/tend/controllers"
 	"github.com/tendhq/tend/kubelet"
+	"github.com/tendhq/tend/kubelet/images"
+	"github.com/tendhq/tend/kubelet/podnet"
+	"github.com/tendhq/tend/kubelet/runc"
 	"github.com/tendhq/tend/kubelet/simulated"
 )
 
 // agentConfig is what the node agent's flags say.
 type agentConfig struct {
 	runtime    string
-	count      int
-	nodeName   string
-	prefix     string
-	qps        float64
-	burst      int
-	capacity   string
-	nodeLabels string
-	taints     string
-	startDelay time.Duration
-	leaseSecs  int
-	statusFreq time.Duration
+	dataDir    string // the node's state: images, containers, logs (runc)
+	clusterDNS string
+	domain     string
+	cgroupRoot string
+	// The pod and service networks, for the runc runtime's unreachable
+	// routes and masquerading; zero: 10.42.0.0/16 and 10.43.0.0/16.
+	clusterCIDR, serviceCIDR netip.Prefix
+	count                    int
+	nodeName                 string
+	prefix                   string
+	qps                      float64
+	burst                    int
+	capacity                 string
+	nodeLabels               string
+	taints                   string
+	startDelay               time.Duration
+	leaseSecs                int
+	statusFreq               time.Duration
 }
 
 // agentFlags registers the node agent's flags on fs; tend server shares the
 // ones that make sense for its own node.
 func agentFlags(fs *flag.FlagSet, a *agentConfig, many bool) {
-	fs.StringVar(&a.runtime, "runtime", "simulated", "container runtime: simulated (libcontainer arrives with real containers)")
+	fs.StringVar(&a.runtime, "runtime", "simulated", "container runtime: simulated (hollow nodes), or runc (real containers with runc's libcontainer; root, one node)")
+	fs.StringVar(&a.clusterDNS, "cluster-dns", "10.43.0.10", "the cluster DNS service's address, pods' nameserver (runc)")
+	fs.StringVar(&a.domain, "cluster-domain", "cluster.local", "the cluster's DNS domain (runc)")
+	fs.StringVar(&a.cgroupRoot, "cgroup-root", "tend", "the cgroup pods' cgroups go under (runc)")
 	fs.StringVar(&a.nodeName, "node-name", "", "name of the node (default: the hostname)")
 	if many {
 		fs.IntVar(&a.count, "count", 1, "number of nodes to run in this process (simulated runtime only)")
@@ -66,8 +83,17 @@ func (a *agentConfig) nodeNames() ([]string, error) {
 	if a.count < 1 {
 		return nil, fmt.Errorf("--count %d: want at least 1", a.count)
 	}
-	if a.runtime != "simulated" {
-		return nil, fmt.Errorf("--runtime %q: only simulated is available in this release", a.runtime)
+	switch a.runtime {
+	case "simulated":
+	case "runc":
+		if a.count != 1 || a.prefix != "" {
+			return nil, errors.New("--runtime runc runs one node a process: no --count or --node-name-prefix")
+		}
+		if os.Geteuid() != 0 {
+			return nil, errors.New("--runtime runc needs root")
+		}
+	default:
+		return nil, fmt.Errorf("--runtime %q: want simulated or runc", a.runtime)
 	}
 	var names []string
 	switch {
@@ -209,7 +235,18 @@ func runNodes(ctx context.Context, rc *rest.Config, a agentConfig, reg prometheu
 		cfg.Metrics = metrics
 		cfg.Recorder = recorder
 		cfg.Logf = logf
-		cfg.Runtime = simulated.New(simulated.Config{StartDelay: a.startDelay})
+		if a.runtime == "runc" {
+			rt, err := a.runcRuntime(logf)
+			if err != nil {
+				return err
+			}
+			cfg.Runtime = rt
+			if cfg.Capacity == nil {
+				cfg.Capacity = machineCapacity()
+			}
+		} else {
+			cfg.Runtime = simulated.New(simulated.Config{StartDelay: a.startDelay})
+		}
 		if kubelets[i], err = kubelet.New(cfg); err != nil {
 			return fmt.Errorf("node %s: %w", name, err)
 		}
@@ -242,7 +279,7 @@ func runAgent(ctx context.Context, args []string) error {
 	var a agentConfig
 	fs := flag.NewFlagSet("tend agent", flag.ContinueOnError)
 	kubeconfig := fs.String("kubeconfig", "", "kubeconfig of the apiserver to join (required)")
-	fs.String("data-dir", defaultDataDir(), "directory for the node's images and pod files (unused by the simulated runtime)")
+	fs.StringVar(&a.dataDir, "data-dir", defaultDataDir(), "directory of the node's state: images, containers and their logs (unused by the simulated runtime)")
 	metricsAddr := fs.String("metrics-bind-address", "127.0.0.1:10255", `address of /metrics, /healthz and /debug/pprof over HTTP ("" disables)`)
 	agentFlags(fs, &a, true)
 	if err := fs.Parse(args); err != nil {
@@ -273,4 +310,33 @@ func runAgent(ctx context.Context, args []string) error {
 	logger := log.New(os.Stderr, "", log.LstdFlags)
 	fmt.Printf("tend agent started: %d node(s) with the %s runtime, %s ... %s\n", len(names), a.runtime, names[0], names[len(names)-1])
 	return runNodes(ctx, rc, a, m.registry, logger.Printf)
+}
+
+// runcRuntime is the real container runtime of a node keeping its state in
+// the data directory: DIR/images, DIR/runtime, DIR/logs/pods.
+func (a *agentConfig) runcRuntime(logf func(string, ...any)) (*runc.Runtime, error) {
+	store, err := images.Open(filepath.Join(a.dataDir, "images"))
+	if err != nil {
+		return nil, err
+	}
+	var dns []string
+	if a.clusterDNS != "" {
+		dns = strings.Split(a.clusterDNS, ",")
+	}
+	return runc.New(runc.Config{Root: filepath.Join(a.dataDir, "runtime"), LogDir: filepath.Join(a.dataDir, "logs", "pods"),
+		Images: store, ClusterDNS: dns, ClusterDomain: a.domain, CgroupParent: strings.Trim(a.cgroupRoot, "/"), Logf: logf,
+		Network: podnet.Config{ClusterCIDR: a.clusterCIDR, ServiceCIDR: a.serviceCIDR}})
+}
+
+// machineCapacity is this machine's: its CPUs, its memory, 110 pods.
+func machineCapacity() corev1.ResourceList {
+	out := corev1.ResourceList{
+		corev1.ResourceCPU:  *resource.NewQuantity(int64(goruntime.NumCPU()), resource.DecimalSI),
+		corev1.ResourcePods: *resource.NewQuantity(110, resource.DecimalSI),
+	}
+	var info unix.Sysinfo_t
+	if unix.Sysinfo(&info) == nil {
+		out[corev1.ResourceMemory] = *resource.NewQuantity(int64(info.Totalram)*int64(info.Unit), resource.BinarySI)
+	}
+	return out
 }

@@ -46,6 +46,7 @@ func usage(w *os.File) {
 }
 
 func main() {
+	runInternal(os.Args)
 	if len(os.Args) < 2 || os.Args[1] == "-h" || os.Args[1] == "--help" || os.Args[1] == "help" {
 		usage(os.Stdout)
 		return

@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"log"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
@@ -77,6 +78,13 @@ func runServer(ctx context.Context, args []string) error {
 		return err
 	}
 	agent.count = 1
+	agent.dataDir = cfg.DataDir
+	if cidrs := mcfg.NodeIPAM.ClusterCIDRs; len(cidrs) > 0 {
+		if p, err := netip.ParsePrefix(cidrs[0].String()); err == nil {
+			agent.clusterCIDR = p
+		}
+	}
+	agent.serviceCIDR, _ = netip.ParsePrefix(cfg.ServiceCIDR)
 	if !*disableAgent {
 		if _, err := agent.nodeNames(); err != nil {
 			return err

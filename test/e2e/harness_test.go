@@ -38,6 +38,11 @@ func runTests(m *testing.M) int {
 	}
 	defer os.RemoveAll(dir)
 	tendBinary = filepath.Join(dir, "tend")
+	if bin := os.Getenv(reexecBinaryEnv); bin != "" {
+		// A test re-run in a child process (inOwnNetns) uses its parent's.
+		tendBinary = bin
+		return m.Run()
+	}
 	// go test puts its own go command first on PATH.
 	build := exec.Command("go", "build", "-o", tendBinary, "github.com/tendhq/tend/cmd/tend")
 	build.Stdout, build.Stderr = os.Stderr, os.Stderr

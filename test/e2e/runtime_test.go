@@ -1,0 +1,153 @@
+package e2e
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+
+	"github.com/vishvananda/netlink"
+	corev1 "k8s.io/api/core/v1"
+
+	"github.com/tendhq/tend/test/testapp/testimage"
+)
+
+// reexecBinaryEnv hands a test re-run in a child process the tend binary
+// its parent built.
+const reexecBinaryEnv = "TEND_E2E_BINARY"
+
+// inOwnNetns re-runs the calling test in a child process started in a
+// network namespace of its own (loopback up), which ends with it, and
+// reports false; in that child it reports true. Tests whose node wires pod
+// networks run so: the machine's own network is never touched.
+func inOwnNetns(t *testing.T) bool {
+	t.Helper()
+	if os.Getenv("TEND_E2E_NETNS_TEST") == t.Name() {
+		lo, err := netlink.LinkByName("lo")
+		if err == nil {
+			err = netlink.LinkSetUp(lo)
+		}
+		if err != nil {
+			t.Fatalf("loopback in the test's network namespace: %v", err)
+		}
+		return true
+	}
+	cmd := exec.Command(os.Args[0], "-test.run=^"+t.Name()+"$", "-test.count=1", "-test.v")
+	cmd.Env = append(os.Environ(), "TEND_E2E_NETNS_TEST="+t.Name(), reexecBinaryEnv+"="+tendBinary)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Cloneflags: syscall.CLONE_NEWNET}
+	out, err := cmd.CombinedOutput()
+	t.Logf("in a network namespace of its own:\n%s", out)
+	if err != nil {
+		t.Fatalf("the test in its own network namespace: %v", err)
+	}
+	return false
+}
+
+const realPods = `apiVersion: v1
+kind: Pod
+metadata:
+  name: once
+spec:
+  restartPolicy: Never
+  containers:
+  - name: once
+    image: example.local/testapp:1
+    command: ["/testapp", "sh", "-c", "echo hello; write /dev/termination-log done"]
+---
+apiVersion: v1
+kind: Pod
+metadata:
+  name: web
+spec:
+  containers:
+  - name: web
+    image: example.local/testapp:1
+    args: ["serve", "--port", "8080"]
+    ports:
+    - containerPort: 8080
+    readinessProbe:
+      httpGet: {path: /readyz, port: 8080}
+      periodSeconds: 1
+`
+
+// TestRealPods: `tend server --runtime runc` runs pods' processes for real,
+// from an image imported with `tend images import`: a pod that runs to
+// completion with its termination message, a server pod that turns Ready by
+// its HTTP probe, and a pod that reaches it by its address.
+func TestRealPods(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("real containers need root")
+	}
+	if !inOwnNetns(t) {
+		return
+	}
+	cgroupRoot := fmt.Sprintf("tend-e2e-%d", os.Getpid())
+	t.Cleanup(func() {
+		// After the server stopped (cleanups run last first): the pods'
+		// cgroups are gone, their parent is the test's to remove.
+		dirs, _ := filepath.Glob("/sys/fs/cgroup/*/" + cgroupRoot)
+		for _, d := range append(dirs, "/sys/fs/cgroup/"+cgroupRoot) {
+			if err := os.Remove(d); err != nil && !os.IsNotExist(err) {
+				t.Errorf("removing cgroup %s: %v", d, err)
+			}
+		}
+	})
+	s := startTend(t, "server", "--runtime", "runc", "--cgroup-root", cgroupRoot)
+	archive := filepath.Join(t.TempDir(), "testapp.tar")
+	testimage.Archive(t, archive, "example.local/testapp:1")
+	if r := run(nil, "", tendBinary, "images", "import", archive, "--data-dir", s.dataDir); r.code != 0 {
+		t.Fatalf("%s", r)
+	}
+	k := s.kubectl(t)
+	k.withStdin(realPods).ok(t, "apply", "-f", "-")
+	pod := func(name string) corev1.Pod {
+		var p corev1.Pod
+		if err := json.Unmarshal([]byte(k.ok(t, "get", "pod", name, "-o", "json")), &p); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	eventually(t, "pod once Succeeded", func() (bool, string) {
+		p := pod("once")
+		return p.Status.Phase == corev1.PodSucceeded, string(p.Status.Phase)
+	})
+	if cs := pod("once").Status.ContainerStatuses; len(cs) != 1 || cs[0].State.Terminated == nil ||
+		cs[0].State.Terminated.Message != "done" || cs[0].State.Terminated.Reason != "Completed" || !strings.HasPrefix(cs[0].ContainerID, "runc://") {
+		t.Errorf("once's container = %+v; want terminated Completed with message done, a runc:// ID", cs)
+	}
+	var ip string
+	eventually(t, "pod web Ready", func() (bool, string) {
+		p := pod("web")
+		for _, c := range p.Status.Conditions {
+			if c.Type == corev1.PodReady && c.Status == corev1.ConditionTrue {
+				ip = p.Status.PodIP
+				return true, ""
+			}
+		}
+		return false, string(p.Status.Phase) + " " + p.Status.PodIP
+	})
+	if !strings.HasPrefix(ip, "10.42.") {
+		t.Errorf("web's pod IP = %q; want one from 10.42.0.0/16", ip)
+	}
+	client := `apiVersion: v1
+kind: Pod
+metadata:
+  name: client
+spec:
+  restartPolicy: Never
+  containers:
+  - name: client
+    image: example.local/testapp:1
+    command: ["/testapp", "connect", "` + ip + `:8080"]
+`
+	k.withStdin(client).ok(t, "apply", "-f", "-")
+	eventually(t, "pod client Succeeded", func() (bool, string) {
+		p := pod("client")
+		return p.Status.Phase == corev1.PodSucceeded, string(p.Status.Phase)
+	})
+	k.ok(t, "delete", "pod", "--all", "--wait=true", "--timeout=60s")
+}

@@ -1,7 +1,7 @@
 # tend: one binary, one test command.
 GO ?= go
 
-.PHONY: build test bench apibench scalebench nodebench vet
+.PHONY: build test bench apibench scalebench nodebench podstartbench vet
 
 build:
 	$(GO) build -o bin/tend ./cmd/tend
@@ -29,6 +29,10 @@ scalebench:
 # Hollow nodes: the scheduler's pods/s for 10,000 pods on 1,000 and 5,000
 # nodes, the agent's memory per node, and a 10,000-replica Deployment from
 # apply to Running on 1,000 nodes.
+# Pod startup with real containers (root; in a network namespace of its own).
+podstartbench:
+	$(GO) run ./test/bench/podstart -pods 50 -parallel 5
+
 nodebench:
 	$(GO) run ./test/bench/nodes -nodes 1000 -pods 10000 -mode schedule
 	$(GO) run ./test/bench/nodes -nodes 5000 -pods 10000 -mode schedule

@@ -74,6 +74,10 @@ func Image(t testing.TB) v1.Image {
 	return img
 }
 
+// Load is Image for programs that are not tests (benchmarks): the same
+// image, or why it could not be built.
+func Load() (v1.Image, error) { return imageOnce() }
+
 // Registry starts an in-memory registry (go-containerregistry's) on
 // 127.0.0.1, closed when the test ends, and returns its host:port. Images are
 // pushed to and pulled from it over plain HTTP, which go-containerregistry

@@ -104,11 +104,18 @@ func (c *Cluster) StartComponent(command, kubeconfig string, args ...string) (*P
 // StartAPIServer runs `tend apiserver` on a free port and returns an admin
 // client once it is ready.
 func (c *Cluster) StartAPIServer(ctx context.Context, qps float32, args ...string) (*rest.Config, kubernetes.Interface, error) {
+	return c.StartServing(ctx, "apiserver", qps, args...)
+}
+
+// StartServing runs `tend COMMAND` (apiserver or server) with DIR/data as
+// its data directory on a free port, and returns an admin client once it
+// is ready.
+func (c *Cluster) StartServing(ctx context.Context, command string, qps float32, args ...string) (*rest.Config, kubernetes.Interface, error) {
 	port, err := FreePort()
 	if err != nil {
 		return nil, nil, err
 	}
-	if _, err := c.Start("apiserver", append([]string{"apiserver", "--data-dir", filepath.Join(c.Dir, "data"),
+	if _, err := c.Start(command, append([]string{command, "--data-dir", filepath.Join(c.Dir, "data"),
 		"--secure-port", strconv.Itoa(port)}, args...)...); err != nil {
 		return nil, nil, err
 	}

@@ -1,0 +1,208 @@
+// Command podstart measures pod startup latency with real containers: from
+// a pod's creation to the watch seeing it Running, for PODS pods on one
+// node running `tend server --runtime runc`, the image already present, as
+// upstream's pod startup SLO measures it.
+//
+//	go run ./test/bench/podstart [-pods 50] [-parallel 5] [-tend bin/tend]
+//
+// It must run as root. It re-executes itself in a network namespace of its
+// own, so the node's pod network never touches the machine's, and the
+// server, the image store and every container are made in a temporary
+// directory and removed at the end.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/v1/tarball"
+	"github.com/vishvananda/netlink"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/watch"
+	"k8s.io/client-go/kubernetes"
+
+	"github.com/tendhq/tend/test/bench/internal/cluster"
+	"github.com/tendhq/tend/test/testapp/testimage"
+)
+
+const childEnv = "TEND_PODSTART_CHILD"
+
+func main() {
+	pods := flag.Int("pods", 50, "pods to start")
+	parallel := flag.Int("parallel", 5, "pods created at once")
+	tend := flag.String("tend", "", "the tend binary (default: built from this module)")
+	flag.Parse()
+	if os.Geteuid() != 0 {
+		fmt.Fprintln(os.Stderr, "podstart: real containers need root")
+		os.Exit(2)
+	}
+	if os.Getenv(childEnv) == "" {
+		cmd := exec.Command("/proc/self/exe", os.Args[1:]...)
+		cmd.Env = append(os.Environ(), childEnv+"=1")
+		cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
+		cmd.SysProcAttr = &syscall.SysProcAttr{Cloneflags: syscall.CLONE_NEWNET}
+		if err := cmd.Run(); err != nil {
+			fmt.Fprintln(os.Stderr, "podstart:", err)
+			os.Exit(1)
+		}
+		return
+	}
+	if err := run(*pods, *parallel, *tend); err != nil {
+		fmt.Fprintln(os.Stderr, "podstart:", err)
+		os.Exit(1)
+	}
+}
+
+func run(pods, parallel int, tend string) error {
+	lo, err := netlink.LinkByName("lo")
+	if err == nil {
+		err = netlink.LinkSetUp(lo)
+	}
+	if err != nil {
+		return fmt.Errorf("loopback: %w", err)
+	}
+	c, err := cluster.New(tend)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	ctx := context.Background()
+	cgroupRoot := fmt.Sprintf("tend-podstart-%d", os.Getpid())
+	defer func() {
+		dirs, _ := filepath.Glob("/sys/fs/cgroup/*/" + cgroupRoot)
+		for _, d := range append(dirs, "/sys/fs/cgroup/"+cgroupRoot) {
+			_ = os.Remove(d)
+		}
+	}()
+	_, cs, err := c.StartServing(ctx, "server", 500, "--runtime", "runc", "--cgroup-root", cgroupRoot)
+	if err != nil {
+		return err
+	}
+	archive := filepath.Join(c.Dir, "testapp.tar")
+	img, err := testimage.Load()
+	if err != nil {
+		return err
+	}
+	tag, _ := name.NewTag("example.local/testapp:1")
+	if err := tarball.WriteToFile(archive, tag, img); err != nil {
+		return err
+	}
+	if out, err := exec.Command(c.Tend, "images", "import", archive, "--data-dir", filepath.Join(c.Dir, "data")).CombinedOutput(); err != nil {
+		return fmt.Errorf("importing the image: %v: %s", err, out)
+	}
+	if err := cluster.Poll(60*time.Second, func() (bool, error) {
+		n, err := cs.CoreV1().Nodes().List(ctx, metav1.ListOptions{})
+		if err != nil || len(n.Items) == 0 {
+			return false, nil
+		}
+		for _, cond := range n.Items[0].Status.Conditions {
+			if cond.Type == corev1.NodeReady && cond.Status == corev1.ConditionTrue {
+				return true, nil
+			}
+		}
+		return false, nil
+	}); err != nil {
+		return fmt.Errorf("waiting for the node: %w", err)
+	}
+	latencies, err := measure(ctx, cs, pods, parallel)
+	if err != nil {
+		return err
+	}
+	sort.Slice(latencies, func(i, j int) bool { return latencies[i] < latencies[j] })
+	fmt.Printf("PODSTART %d pods, %d created at once, image present: p50 %v, p90 %v, p99 %v, max %v\n", pods, parallel,
+		cluster.Percentile(latencies, 0.5).Round(time.Millisecond), cluster.Percentile(latencies, 0.9).Round(time.Millisecond),
+		cluster.Percentile(latencies, 0.99).Round(time.Millisecond), latencies[len(latencies)-1].Round(time.Millisecond))
+	// Where the time went, by the kubelet's own metrics.
+	if b, err := cs.Discovery().RESTClient().Get().AbsPath("/metrics").DoRaw(ctx); err == nil {
+		for _, l := range strings.Split(string(b), "\n") {
+			for _, m := range []string{"kubelet_runtime_operations_duration_seconds_sum", "kubelet_runtime_operations_duration_seconds_count",
+				"kubelet_pod_worker_duration_seconds_sum", "kubelet_pod_worker_duration_seconds_count", "scheduler_e2e_scheduling_duration_seconds_sum"} {
+				if strings.HasPrefix(l, m) {
+					fmt.Println("  ", l)
+				}
+			}
+		}
+	}
+	if err := cs.CoreV1().Pods("default").DeleteCollection(ctx, metav1.DeleteOptions{}, metav1.ListOptions{}); err != nil {
+		return err
+	}
+	return cluster.Poll(2*time.Minute, func() (bool, error) {
+		l, err := cs.CoreV1().Pods("default").List(ctx, metav1.ListOptions{})
+		return err == nil && len(l.Items) == 0, nil
+	})
+}
+
+// measure creates the pods, parallel at a time, and times each from its
+// creation to a watch event showing it Running.
+func measure(ctx context.Context, cs kubernetes.Interface, pods, parallel int) ([]time.Duration, error) {
+	w, err := cs.CoreV1().Pods("default").Watch(ctx, metav1.ListOptions{})
+	if err != nil {
+		return nil, err
+	}
+	defer w.Stop()
+	var mu sync.Mutex
+	created := map[string]time.Time{}
+	running := map[string]time.Duration{}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for ev := range w.ResultChan() {
+			p, ok := ev.Object.(*corev1.Pod)
+			if !ok || ev.Type == watch.Deleted || p.Status.Phase != corev1.PodRunning {
+				continue
+			}
+			now := time.Now()
+			mu.Lock()
+			if t, ok := created[p.Name]; ok {
+				if _, seen := running[p.Name]; !seen {
+					running[p.Name] = now.Sub(t)
+				}
+			}
+			n := len(running)
+			mu.Unlock()
+			if n == pods {
+				return
+			}
+		}
+	}()
+	sem := make(chan struct{}, parallel)
+	errs := make(chan error, pods)
+	for i := range pods {
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem }()
+			p := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("start-%d", i)},
+				Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "app", Image: "example.local/testapp:1",
+					ImagePullPolicy: corev1.PullIfNotPresent, Args: []string{"sleep", "infinity"}}}}}
+			mu.Lock()
+			created[p.Name] = time.Now()
+			mu.Unlock()
+			if _, err := cs.CoreV1().Pods("default").Create(ctx, p, metav1.CreateOptions{}); err != nil {
+				errs <- err
+			}
+		}()
+	}
+	select {
+	case <-done:
+	case err := <-errs:
+		return nil, err
+	case <-time.After(5 * time.Minute):
+		return nil, fmt.Errorf("%d of %d pods Running after 5 minutes", len(running), pods)
+	}
+	out := make([]time.Duration, 0, pods)
+	for _, d := range running {
+		out = append(out, d)
+	}
+	return out, nil
+}

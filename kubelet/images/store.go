@@ -175,8 +175,24 @@ func (s *Store) LayerDirs(img Image) []string {
 	return out
 }
 
-// MarkUsed records that a container started from the image now.
+// MarkUsed records that a container started from the image now. Garbage
+// collection counts in minutes, so a use within usedGranularity of the one
+// recorded is not written again: the pods of one Deployment starting
+// together cost the index one write, not one each, on the hot path of every
+// container's creation.
 func (s *Store) MarkUsed(id string, now time.Time) error {
+	s.mu.Lock()
+	err := s.reloadLocked()
+	recent := false
+	for _, img := range s.images {
+		if img.ID == id {
+			recent = now.Sub(img.LastUsed).Abs() < usedGranularity
+		}
+	}
+	s.mu.Unlock()
+	if err != nil || recent {
+		return err
+	}
 	return s.update(func(images []*Image) ([]*Image, error) {
 		for _, img := range images {
 			if img.ID == id {
@@ -187,6 +203,9 @@ func (s *Store) MarkUsed(id string, now time.Time) error {
 		return nil, fmt.Errorf("%w: %s", ErrNotFound, id)
 	})
 }
+
+// usedGranularity is how close two uses of an image count as one.
+const usedGranularity = 30 * time.Second
 
 // Remove removes an image by any of its references: a name removes that
 // name only, unless it is the image's last (as `crictl rmi`), an ID the

@@ -17,6 +17,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/registry"
@@ -450,5 +451,37 @@ func tarDir(t testing.TB, dir, path string) {
 	}
 	if err := tw.Close(); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestMarkUsedCoalesces: uses within usedGranularity of the recorded one
+// are not written again; later ones are.
+func TestMarkUsedCoalesces(t *testing.T) {
+	reg := startRegistry(t, nil)
+	push(t, reg+"/used:1", imageOf(t, "used", layerOf(t, map[string]string{"f": "x"})))
+	s := openStore(t)
+	img, err := s.Pull(context.Background(), reg+"/used:1", PullOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t0 := img.LastUsed.Add(time.Hour)
+	for _, tt := range []struct {
+		at   time.Time
+		want time.Time
+	}{
+		{t0, t0},
+		{t0.Add(10 * time.Second), t0},
+		{t0.Add(time.Minute), t0.Add(time.Minute)},
+	} {
+		if err := s.MarkUsed(img.ID, tt.at); err != nil {
+			t.Fatal(err)
+		}
+		got, _ := s.Get(img.ID)
+		if !got.LastUsed.Equal(tt.want) {
+			t.Errorf("after MarkUsed(%v): LastUsed %v; want %v", tt.at.Sub(t0), got.LastUsed.Sub(t0), tt.want.Sub(t0))
+		}
+	}
+	if err := s.MarkUsed("sha256:unknown", t0); !errors.Is(err, ErrNotFound) {
+		t.Errorf("MarkUsed of an unknown image = %v; want ErrNotFound", err)
 	}
 }

@@ -432,12 +432,24 @@ func (r *Runtime) cgroupsPath(podUID types.UID, id string) string {
 // removePodCgroup removes a pod's cgroup directories once its containers'
 // are gone.
 func (r *Runtime) removePodCgroup(podUID types.UID) {
-	rel := r.cfg.CgroupParent + "/pod" + string(podUID)
-	dirs, _ := filepath.Glob("/sys/fs/cgroup/*/" + rel)
-	dirs = append(dirs, "/sys/fs/cgroup/"+rel)
-	for _, d := range dirs {
-		_ = os.Remove(d)
+	if err := RemoveCgroup(r.cfg.CgroupParent + "/pod" + string(podUID)); err != nil {
+		r.cfg.Logf("runc: %v", err)
 	}
+}
+
+// RemoveCgroup removes the cgroup directory rel (such as a Config's
+// CgroupParent) from every hierarchy, cgroup v1's and v2's. It must be
+// empty: a cgroup that still holds processes or children stays, and is in
+// the error. One that does not exist is not an error.
+func RemoveCgroup(rel string) error {
+	dirs, _ := filepath.Glob("/sys/fs/cgroup/*/" + rel)
+	var errs []error
+	for _, d := range append(dirs, "/sys/fs/cgroup/"+rel) {
+		if err := os.Remove(d); err != nil && !errors.Is(err, os.ErrNotExist) {
+			errs = append(errs, fmt.Errorf("removing cgroup %s: %w", d, err))
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // CreateContainer mounts a container's root from its image and writes its

@@ -6,10 +6,8 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -20,6 +18,7 @@ import (
 
 	"github.com/tendhq/tend/kubelet"
 	"github.com/tendhq/tend/kubelet/images"
+	"github.com/tendhq/tend/test/netnstest"
 	"github.com/tendhq/tend/test/testapp/testimage"
 )
 
@@ -218,26 +217,6 @@ func TestCreateContainerErrors(t *testing.T) {
 	}
 }
 
-// inOwnNetns re-runs the calling test in a child process started in a
-// network namespace of its own, which ends with it, and reports false; in
-// that child it reports true. A test that wires a node's network runs so,
-// never touching the machine's.
-func inOwnNetns(t *testing.T) bool {
-	t.Helper()
-	if os.Getenv("TEND_RUNC_NETNS_TEST") == t.Name() {
-		return true
-	}
-	cmd := exec.Command(os.Args[0], "-test.run=^"+t.Name()+"$", "-test.count=1", "-test.v")
-	cmd.Env = append(os.Environ(), "TEND_RUNC_NETNS_TEST="+t.Name())
-	cmd.SysProcAttr = &syscall.SysProcAttr{Cloneflags: syscall.CLONE_NEWNET}
-	out, err := cmd.CombinedOutput()
-	t.Logf("in a network namespace of its own:\n%s", out)
-	if err != nil {
-		t.Fatalf("the test in its own network namespace: %v", err)
-	}
-	return false
-}
-
 // TestPodNetwork: pods get their address on the node's bridge and reach
 // each other; HTTP and TCP probes reach them from the node; a host port
 // reaches a pod from the node.
@@ -245,7 +224,7 @@ func TestPodNetwork(t *testing.T) {
 	if os.Geteuid() != 0 {
 		t.Skip("network namespaces need root")
 	}
-	if !inOwnNetns(t) {
+	if !netnstest.Rerun(t) {
 		return
 	}
 	ctx := context.Background()

@@ -4,48 +4,20 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 
-	"github.com/vishvananda/netlink"
 	corev1 "k8s.io/api/core/v1"
 
+	"github.com/tendhq/tend/kubelet/runc"
+	"github.com/tendhq/tend/test/netnstest"
 	"github.com/tendhq/tend/test/testapp/testimage"
 )
 
-// reexecBinaryEnv hands a test re-run in a child process the tend binary
-// its parent built.
+// reexecBinaryEnv hands a test re-run in a child process (netnstest.Rerun)
+// the tend binary its parent built.
 const reexecBinaryEnv = "TEND_E2E_BINARY"
-
-// inOwnNetns re-runs the calling test in a child process started in a
-// network namespace of its own (loopback up), which ends with it, and
-// reports false; in that child it reports true. Tests whose node wires pod
-// networks run so: the machine's own network is never touched.
-func inOwnNetns(t *testing.T) bool {
-	t.Helper()
-	if os.Getenv("TEND_E2E_NETNS_TEST") == t.Name() {
-		lo, err := netlink.LinkByName("lo")
-		if err == nil {
-			err = netlink.LinkSetUp(lo)
-		}
-		if err != nil {
-			t.Fatalf("loopback in the test's network namespace: %v", err)
-		}
-		return true
-	}
-	cmd := exec.Command(os.Args[0], "-test.run=^"+t.Name()+"$", "-test.count=1", "-test.v")
-	cmd.Env = append(os.Environ(), "TEND_E2E_NETNS_TEST="+t.Name(), reexecBinaryEnv+"="+tendBinary)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Cloneflags: syscall.CLONE_NEWNET}
-	out, err := cmd.CombinedOutput()
-	t.Logf("in a network namespace of its own:\n%s", out)
-	if err != nil {
-		t.Fatalf("the test in its own network namespace: %v", err)
-	}
-	return false
-}
 
 const realPods = `apiVersion: v1
 kind: Pod
@@ -82,18 +54,15 @@ func TestRealPods(t *testing.T) {
 	if os.Geteuid() != 0 {
 		t.Skip("real containers need root")
 	}
-	if !inOwnNetns(t) {
+	if !netnstest.Rerun(t, reexecBinaryEnv+"="+tendBinary) {
 		return
 	}
 	cgroupRoot := fmt.Sprintf("tend-e2e-%d", os.Getpid())
 	t.Cleanup(func() {
 		// After the server stopped (cleanups run last first): the pods'
 		// cgroups are gone, their parent is the test's to remove.
-		dirs, _ := filepath.Glob("/sys/fs/cgroup/*/" + cgroupRoot)
-		for _, d := range append(dirs, "/sys/fs/cgroup/"+cgroupRoot) {
-			if err := os.Remove(d); err != nil && !os.IsNotExist(err) {
-				t.Errorf("removing cgroup %s: %v", d, err)
-			}
+		if err := runc.RemoveCgroup(cgroupRoot); err != nil {
+			t.Error(err)
 		}
 	})
 	s := startTend(t, "server", "--runtime", "runc", "--cgroup-root", cgroupRoot)

@@ -32,6 +32,7 @@ import (
 	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/kubernetes"
 
+	"github.com/tendhq/tend/kubelet/runc"
 	"github.com/tendhq/tend/test/bench/internal/cluster"
 	"github.com/tendhq/tend/test/testapp/testimage"
 )
@@ -80,9 +81,8 @@ func run(pods, parallel int, tend string) error {
 	ctx := context.Background()
 	cgroupRoot := fmt.Sprintf("tend-podstart-%d", os.Getpid())
 	defer func() {
-		dirs, _ := filepath.Glob("/sys/fs/cgroup/*/" + cgroupRoot)
-		for _, d := range append(dirs, "/sys/fs/cgroup/"+cgroupRoot) {
-			_ = os.Remove(d)
+		if err := runc.RemoveCgroup(cgroupRoot); err != nil {
+			fmt.Fprintln(os.Stderr, "podstart:", err)
 		}
 	}()
 	_, cs, err := c.StartServing(ctx, "server", 500, "--runtime", "runc", "--cgroup-root", cgroupRoot)

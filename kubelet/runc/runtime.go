@@ -625,7 +625,7 @@ func (r *Runtime) StopContainer(_ context.Context, id string, grace time.Duratio
 			return nil
 		}
 		if st, err := lc.Status(); err == nil && st == libcontainer.Stopped {
-			if _, done, _ := readExit(dir); done || !r.shimAlive(lc) {
+			if _, done, _ := readExit(dir); done || !shimAlive(dir) {
 				return nil
 			}
 		}
@@ -640,12 +640,6 @@ func (r *Runtime) StopContainer(_ context.Context, id string, grace time.Duratio
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-}
-
-// shimAlive is false when nothing will write the container's exit any more.
-func (r *Runtime) shimAlive(lc *libcontainer.Container) bool {
-	st, err := lc.State()
-	return err == nil && st.InitProcessPid > 0 && unix.Kill(st.InitProcessPid, 0) == nil
 }
 
 func isNotRunning(err error) bool {
@@ -710,6 +704,13 @@ func (r *Runtime) status(rec *containerRecord) kubelet.ContainerStatus {
 	st.StartedAt = c.StartedAt
 	dir := r.containerDir(c.ID)
 	exit, done, err := readExit(dir)
+	alive := false
+	if err == nil && !done {
+		if alive = shimAlive(dir); !alive {
+			// The shim may have written the exit and ended since.
+			exit, done, err = readExit(dir)
+		}
+	}
 	switch {
 	case err != nil:
 		st.State, st.Reason, st.Message = kubelet.ContainerUnknown, "Unknown", err.Error()
@@ -724,12 +725,16 @@ func (r *Runtime) status(rec *containerRecord) kubelet.ContainerStatus {
 			st.Reason = "Error"
 		}
 		st.Message = r.terminationMessage(c, dir, exit.ExitCode != 0)
+	case alive:
+		// Until the shim records the end (a moment after it).
+		st.State = kubelet.ContainerRunning
 	default:
+		// The shim is gone without a word: the container may still run
+		// with nobody to record its end, or how it ended is lost.
 		st.State = kubelet.ContainerRunning
 		if lc, err := libcontainer.Load(r.stateRoot(), c.ID); err != nil {
 			st.State, st.Reason = kubelet.ContainerUnknown, "ContainerStatusUnknown"
-		} else if s, err := lc.Status(); err == nil && s == libcontainer.Stopped && !r.shimAlive(lc) {
-			// It ended while no shim watched: how is lost.
+		} else if s, err := lc.Status(); err != nil || s == libcontainer.Stopped {
 			st.State, st.ExitCode, st.Reason = kubelet.ContainerExited, 137, "ContainerStatusUnknown"
 			st.Message = "The container could not be located when the pod was terminated"
 		}

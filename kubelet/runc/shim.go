@@ -25,9 +25,11 @@ import (
 //
 //	config.json   its OCI runtime spec (a runc bundle's, with rootfs/)
 //	exit.json     how it ended, written by its shim
+//	shim.lock     locked by its shim for as long as the shim lives
 const (
 	specFile = "config.json"
 	exitFile = "exit.json"
+	lockFile = "shim.lock"
 )
 
 // exitStatus is how a container ended, as its shim saw it.
@@ -63,6 +65,13 @@ func Shim(args []string) error {
 	}
 	cfg := shimConfig{stateRoot: args[0], dir: args[1], id: args[2], logPath: args[3]}
 	report := os.NewFile(3, "report")
+	lock, err := lockShim(cfg.dir)
+	if err != nil {
+		fmt.Fprintf(report, "error: %v\n", err)
+		report.Close()
+		return err
+	}
+	defer lock.Close()
 	c, proc, logs, err := cfg.start()
 	if err != nil {
 		fmt.Fprintf(report, "error: %v\n", err)
@@ -89,6 +98,32 @@ func Shim(args []string) error {
 		return err
 	}
 	return writeAtomic(filepath.Join(cfg.dir, exitFile), b)
+}
+
+// lockShim takes DIR/shim.lock for as long as the returned file is open
+// (the kernel lets go of it when the shim ends, however it ends): while it
+// is held, the container's exit is still to be written.
+func lockShim(dir string) (*os.File, error) {
+	f, err := os.OpenFile(filepath.Join(dir, lockFile), os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		return nil, err
+	}
+	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("another shim runs container %s: %w", filepath.Base(dir), err)
+	}
+	return f, nil
+}
+
+// shimAlive reports whether the shim of the container in dir still lives,
+// that is, whether its exit is still to be recorded.
+func shimAlive(dir string) bool {
+	f, err := os.Open(filepath.Join(dir, lockFile))
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	return unix.Flock(int(f.Fd()), unix.LOCK_SH|unix.LOCK_NB) == unix.EWOULDBLOCK
 }
 
 // start creates and starts the container, its output going to the log.

@@ -154,3 +154,27 @@ var v1ConfigFileWithEntrypoint = func() (cf v1.ConfigFile) {
 	cf.Config.Entrypoint = []string{"/no/such/program"}
 	return cf
 }()
+
+// TestShimLock: a container's shim counts as alive exactly while it holds
+// its lock, which a second shim cannot take.
+func TestShimLock(t *testing.T) {
+	dir := t.TempDir()
+	if shimAlive(dir) {
+		t.Fatal("alive before any shim locked")
+	}
+	lock, err := lockShim(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !shimAlive(dir) {
+		t.Error("not alive while the lock is held")
+	}
+	if second, err := lockShim(dir); err == nil {
+		second.Close()
+		t.Error("a second shim took the lock")
+	}
+	lock.Close()
+	if shimAlive(dir) {
+		t.Error("alive after the lock was let go")
+	}
+}

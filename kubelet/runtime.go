@@ -3,6 +3,7 @@ package kubelet
 import (
 	"context"
 	"errors"
+	"io"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -150,6 +151,27 @@ type ContainerConfig struct {
 	// Pod is the container's pod (security context, shared process
 	// namespace). It is shared: do not modify it.
 	Pod *corev1.Pod
+	// Env is the container's environment as the kubelet resolved it
+	// ("NAME=value", in order: envFrom, then env with valueFrom done and
+	// $(VAR) references expanded, then the service variables). Nil means
+	// Spec.Env's literal values.
+	Env []string
+	// Command and Args are Spec's with $(VAR) references expanded. Nil
+	// means Spec's.
+	Command, Args []string
+	// Mounts are the pod's volumes as this container mounts them, in
+	// Spec.VolumeMounts' order, prepared on the node by the kubelet.
+	Mounts []Mount
+}
+
+// Mount is one volume mounted into a container: HostPath, a file or
+// directory the kubelet prepared on the node (subPath already applied), at
+// ContainerPath.
+type Mount struct {
+	HostPath, ContainerPath string
+	ReadOnly                bool
+	// Propagation is the mount's mountPropagation (None when empty).
+	Propagation corev1.MountPropagationMode
 }
 
 // ContainerState is a container's lifecycle state.
@@ -178,6 +200,45 @@ type ContainerStatus struct {
 	// an exited container.
 	ExitCode        int32
 	Reason, Message string
+	// LogPath is the file on the node holding what the container printed,
+	// in the CRI log format; empty when the runtime keeps no logs.
+	LogPath string
+}
+
+// ExecRuntime is implemented by runtimes whose containers run real
+// processes. The kubelet runs exec lifecycle hooks with it, and its server
+// serves exec, attach and port-forward with it; a runtime without it
+// answers those with an error.
+type ExecRuntime interface {
+	// Exec runs a command in a running container and returns its exit code
+	// once it ended and its output was copied. ctx ending kills the
+	// command.
+	Exec(ctx context.Context, containerID string, opts ExecOptions) (exitCode int, err error)
+	// Attach connects streams to a running container's main process: its
+	// output from now on, and its standard input when the container has one
+	// (spec stdin). It returns when the container ends or ctx does.
+	Attach(ctx context.Context, containerID string, opts ExecOptions) error
+	// PortForward connects stream to port on the loopback address of the
+	// sandbox's network namespace, copying both ways until either end
+	// closes.
+	PortForward(ctx context.Context, sandboxID string, port int32, stream io.ReadWriteCloser) error
+}
+
+// ExecOptions are the command and streams of an Exec or Attach. Nil
+// streams are not connected. With TTY, the process gets a terminal,
+// Stderr is unused and Resize (when not nil) delivers the terminal's size
+// changes.
+type ExecOptions struct {
+	Cmd            []string
+	Stdin          io.Reader
+	Stdout, Stderr io.Writer
+	TTY            bool
+	Resize         <-chan TerminalSize
+}
+
+// TerminalSize is a terminal's width and height in characters.
+type TerminalSize struct {
+	Width, Height uint16
 }
 
 // ProbeKind says which of a container's probes is run.

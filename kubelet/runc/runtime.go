@@ -479,9 +479,17 @@ func (r *Runtime) CreateContainer(ctx context.Context, sandboxID string, cfg kub
 	if err := r.cfg.Images.MarkUsed(img.ID, time.Now()); err != nil {
 		return "", err
 	}
-	env, err := literalEnv(c)
-	if err != nil {
-		return "", err
+	env, command, args := cfg.Env, cfg.Command, cfg.Args
+	if env == nil {
+		if env, err = literalEnv(c); err != nil {
+			return "", err
+		}
+	}
+	if command == nil {
+		command = c.Command
+	}
+	if args == nil {
+		args = c.Args
 	}
 	id = newID()
 	dir := r.containerDir(id)
@@ -508,6 +516,7 @@ func (r *Runtime) CreateContainer(ctx context.Context, sandboxID string, cfg kub
 		{Destination: "/etc/hostname", Type: "bind", Source: filepath.Join(sbDir, "hostname"), Options: []string{"rbind", "rprivate", "rw"}},
 		{Destination: msgPath, Type: "bind", Source: filepath.Join(dir, "termination-log"), Options: []string{"rbind", "rprivate", "rw"}},
 	}
+	mounts = append(mounts, volumeMounts(cfg.Mounts)...)
 	ns := map[specs.LinuxNamespaceType]string{specs.IPCNamespace: sb.Pause.namespace("ipc"), specs.UTSNamespace: sb.Pause.namespace("uts")}
 	if !sb.HostNetwork {
 		ns[specs.NetworkNamespace] = sb.Pause.namespace("net")
@@ -517,7 +526,7 @@ func (r *Runtime) CreateContainer(ctx context.Context, sandboxID string, cfg kub
 	if sb.ShareProcessNamespace {
 		ns[specs.PIDNamespace] = sb.Pause.namespace("pid")
 	}
-	spec, err := Spec(ContainerSpec{Container: c, Pod: pod, Image: imageConfig, Env: env, Command: c.Command, Args: c.Args,
+	spec, err := Spec(ContainerSpec{Container: c, Pod: pod, Image: imageConfig, Env: env, Command: command, Args: args,
 		Rootfs: rootfs, Hostname: podHostname(pod), Namespaces: ns, CgroupsPath: r.cgroupsPath(sb.PodUID, id), Mounts: mounts})
 	if err != nil {
 		return "", err
@@ -553,9 +562,29 @@ func podHostname(pod *corev1.Pod) string {
 	return pod.Name
 }
 
-// literalEnv is a container's environment when it holds values only; the
-// kubelet resolves valueFrom and envFrom before a container reaches a
-// runtime, which this one does not do yet.
+// volumeMounts are the OCI bind mounts of a container's volumes.
+func volumeMounts(ms []kubelet.Mount) []specs.Mount {
+	out := make([]specs.Mount, 0, len(ms))
+	for _, m := range ms {
+		propagation := "rprivate"
+		switch m.Propagation {
+		case corev1.MountPropagationHostToContainer:
+			propagation = "rslave"
+		case corev1.MountPropagationBidirectional:
+			propagation = "rshared"
+		}
+		mode := "rw"
+		if m.ReadOnly {
+			mode = "ro"
+		}
+		out = append(out, specs.Mount{Destination: m.ContainerPath, Type: "bind", Source: m.HostPath,
+			Options: []string{"rbind", propagation, mode}})
+	}
+	return out
+}
+
+// literalEnv is a container's environment when the kubelet did not resolve
+// one: its literal values.
 func literalEnv(c *corev1.Container) ([]string, error) {
 	if len(c.EnvFrom) > 0 {
 		return nil, errors.New("envFrom is not supported by this node yet")
@@ -697,7 +726,8 @@ func (r *Runtime) status(rec *containerRecord) kubelet.ContainerStatus {
 	c := *rec
 	r.mu.Unlock()
 	st := kubelet.ContainerStatus{ID: c.ID, SandboxID: c.SandboxID, PodUID: c.PodUID, Name: c.Name, Image: c.Image,
-		ImageRef: c.ImageRef, RestartCount: c.RestartCount, CreatedAt: c.CreatedAt, State: kubelet.ContainerCreated}
+		ImageRef: c.ImageRef, RestartCount: c.RestartCount, CreatedAt: c.CreatedAt, State: kubelet.ContainerCreated,
+		LogPath: c.LogPath}
 	if !c.Started {
 		return st
 	}

@@ -90,9 +90,17 @@ func TestRuntimeLifecycle(t *testing.T) {
 		t.Fatalf("ListPodSandboxes = %+v; want one Ready", sbs)
 	}
 
-	once := &corev1.Container{Name: "once", Image: "example.local/testapp:1",
-		Command: []string{"/testapp", "sh", "-c", "echo hello; hostname; write /dev/termination-log bye; exit 3"}}
-	id, err := rt.CreateContainer(ctx, sbID, kubelet.ContainerConfig{Spec: once, Pod: pod})
+	// The kubelet's resolved env, expanded command and volume mounts win
+	// over the spec's.
+	volume := t.TempDir()
+	if err := os.WriteFile(filepath.Join(volume, "greeting"), []byte("from a volume\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	once := &corev1.Container{Name: "once", Image: "example.local/testapp:1", Command: []string{"/testapp", "false"}}
+	id, err := rt.CreateContainer(ctx, sbID, kubelet.ContainerConfig{Spec: once, Pod: pod,
+		Env:     []string{"GREETING=from the kubelet"},
+		Command: []string{"/testapp", "sh", "-c", "echo hello; env; hostname; cat /vol/greeting; write /vol/out written; write /dev/termination-log bye; exit 3"},
+		Mounts:  []kubelet.Mount{{HostPath: volume, ContainerPath: "/vol"}}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -108,8 +116,15 @@ func TestRuntimeLifecycle(t *testing.T) {
 	}
 	rec, _ := rt.container(id)
 	logs, err := os.ReadFile(rec.LogPath)
-	if err != nil || !strings.Contains(string(logs), " stdout F hello\n") || !strings.Contains(string(logs), " stdout F web-0\n") {
-		t.Errorf("log = %q, %v; want hello and the pod's hostname", logs, err)
+	if err != nil || !strings.Contains(string(logs), " stdout F hello\n") || !strings.Contains(string(logs), " stdout F web-0\n") ||
+		!strings.Contains(string(logs), " stdout F from a volume\n") || !strings.Contains(string(logs), " stdout F GREETING=from the kubelet\n") {
+		t.Errorf("log = %q, %v; want hello, GREETING, the pod's hostname and the volume's file", logs, err)
+	}
+	if b, err := os.ReadFile(filepath.Join(volume, "out")); err != nil || string(b) != "written" {
+		t.Errorf("file the container wrote to its volume = %q, %v; want written", b, err)
+	}
+	if st.LogPath != rec.LogPath {
+		t.Errorf("status LogPath = %q; want %q", st.LogPath, rec.LogPath)
 	}
 	if !strings.Contains(rec.LogPath, "default_web-0_uid-1/once/0.log") {
 		t.Errorf("log path %s; want NAMESPACE_NAME_UID/CONTAINER/RESTART.log", rec.LogPath)

@@ -15,8 +15,9 @@ import (
 
 // runInternal runs the commands tend re-executes itself as for the real
 // container runtime, which no one types: `tend init` (a container's init,
-// libcontainer's), `tend pause` (a pod's sandbox process) and `tend shim`
-// (a container's keeper). It reports false for any other command.
+// libcontainer's) and `tend shim` (a container's keeper). It reports false
+// for any other command. (The third, `tend pause`, a pod's sandbox
+// process, never reaches Go: package runc runs it from a C constructor.)
 func runInternal(args []string) bool {
 	if len(args) < 2 {
 		return false
@@ -24,8 +25,6 @@ func runInternal(args []string) bool {
 	switch args[1] {
 	case "init":
 		libcontainer.Init() // never returns
-	case "pause":
-		exitWith(runc.Pause(args[2:]))
 	case "shim":
 		exitWith(runc.Shim(args[2:]))
 	}

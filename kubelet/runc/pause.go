@@ -1,11 +1,13 @@
 package runc
 
+// #cgo CFLAGS: -Wall -O2
+import "C"
+
 import (
 	"errors"
 	"fmt"
 	"os"
 	"os/exec"
-	"os/signal"
 	"strconv"
 	"strings"
 	"syscall"
@@ -14,37 +16,8 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// Pause is `tend pause HOSTNAME`: a pod sandbox's process. Started in new
-// network, IPC, UTS and PID namespaces (startPause), it names its UTS
-// namespace, reaps what is reparented to it as the PID namespace's init, and
-// exits 0 on SIGTERM or SIGINT. Its namespaces are the pod's: every
-// container of the pod joins them.
-func Pause(args []string) error {
-	if len(args) != 1 {
-		return errors.New("usage: tend pause HOSTNAME")
-	}
-	if err := unix.Sethostname([]byte(args[0])); err != nil {
-		return fmt.Errorf("pause: setting the hostname: %w", err)
-	}
-	// Nothing of the node's stays open in the pod's namespaces.
-	if err := os.Chdir("/"); err != nil {
-		return err
-	}
-	signals := make(chan os.Signal, 4)
-	signal.Notify(signals, unix.SIGTERM, unix.SIGINT, unix.SIGCHLD)
-	for sig := range signals {
-		if sig != unix.SIGCHLD {
-			return nil
-		}
-		for {
-			var ws unix.WaitStatus
-			if pid, err := unix.Wait4(-1, &ws, unix.WNOHANG, nil); pid <= 0 || err != nil {
-				break
-			}
-		}
-	}
-	return nil
-}
+// The sandbox's process itself, `tend pause HOSTNAME`, is in pause.c: it
+// runs before the Go runtime would start.
 
 // pauseProcess is a running sandbox process.
 type pauseProcess struct {

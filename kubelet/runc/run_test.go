@@ -27,18 +27,13 @@ import (
 )
 
 // TestMain lets libcontainer re-execute the test binary as a container's
-// init ("TEST init"), as tend does with `tend init`, and the sandbox process
-// run as "TEST pause HOSTNAME".
+// init ("TEST init"), as tend does with `tend init`, and a container's shim
+// run as "TEST shim ...". ("TEST pause HOSTNAME" is pause.c's.)
 func TestMain(m *testing.M) {
 	if len(os.Args) > 1 {
 		switch os.Args[1] {
 		case "init":
 			libcontainer.Init()
-		case "pause":
-			if err := Pause(os.Args[2:]); err != nil {
-				os.Exit(1)
-			}
-			os.Exit(0)
 		case "shim":
 			if err := Shim(os.Args[2:]); err != nil {
 				os.Exit(1)

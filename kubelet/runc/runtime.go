@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -41,7 +42,13 @@ type Config struct {
 	// Images is the node's image store containers are made from.
 	Images *images.Store
 	// Self is the tend binary run as `pause`, `shim` and `init`; default
-	// this process's executable.
+	// this process's executable. When its directory holds Root, the
+	// runtime runs a hard link (or, across file systems, a copy) of it in
+	// Root/bin instead: libcontainer seals the binary it runs as a
+	// container's init with an overlay of the binary's directory and the
+	// container's state directory, which overlayfs refuses when one holds
+	// the other, and libcontainer then copies the whole binary into memory
+	// for every container it starts (100 MB, tens of milliseconds each).
 	Self string
 	// CgroupParent is the cgroup pods' cgroups go under; default "tend".
 	CgroupParent string
@@ -151,12 +158,74 @@ func New(cfg Config) (*Runtime, error) {
 			return nil, fmt.Errorf("runc: %w", err)
 		}
 	}
+	self, err := sealableSelf(cfg.Self, cfg.Root)
+	if err != nil {
+		return nil, fmt.Errorf("runc: %w", err)
+	}
+	cfg.Self = self
 	r := &Runtime{cfg: cfg, sandboxes: map[string]*sandboxRecord{}, containers: map[string]*containerRecord{},
 		networkErr: "the node has no pod CIDR yet"}
 	if err := r.load(); err != nil {
 		return nil, err
 	}
 	return r, nil
+}
+
+// sealableSelf is self, or when self's directory holds root (see
+// Config.Self), root/bin/tend made a hard link or copy of it.
+func sealableSelf(self, root string) (string, error) {
+	real, err := filepath.EvalSymlinks(self)
+	if err != nil {
+		return "", err
+	}
+	absRoot, err := filepath.Abs(root)
+	if err != nil {
+		return "", err
+	}
+	if absRoot, err = filepath.EvalSymlinks(absRoot); err != nil {
+		return "", err
+	}
+	if rel, err := filepath.Rel(filepath.Dir(real), absRoot); err != nil || rel == ".." || strings.HasPrefix(rel, "../") {
+		return self, nil
+	}
+	dir := filepath.Join(absRoot, "bin")
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return "", err
+	}
+	link := filepath.Join(dir, "tend")
+	if a, err := os.Stat(real); err == nil {
+		if b, err := os.Stat(link); err == nil && os.SameFile(a, b) {
+			return link, nil
+		}
+	}
+	tmp := link + ".new"
+	_ = os.Remove(tmp)
+	if err := os.Link(real, tmp); err != nil {
+		if err := copyFile(real, tmp, 0o755); err != nil {
+			return "", fmt.Errorf("copying %s to %s: %w", real, tmp, err)
+		}
+	}
+	if err := os.Rename(tmp, link); err != nil {
+		return "", err
+	}
+	return link, nil
+}
+
+func copyFile(src, dst string, mode os.FileMode) error {
+	in, err := os.Open(src)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	out, err := os.OpenFile(dst, os.O_CREATE|os.O_EXCL|os.O_WRONLY, mode)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(out, in); err != nil {
+		out.Close()
+		return err
+	}
+	return out.Close()
 }
 
 func (r *Runtime) load() error {

@@ -31,7 +31,7 @@ scalebench:
 # apply to Running on 1,000 nodes.
 # Pod startup with real containers (root; in a network namespace of its own).
 podstartbench:
-	$(GO) run ./test/bench/podstart -pods 50 -parallel 5
+	$(GO) run ./test/bench/podstart -pods 50 -starting 5
 
 nodebench:
 	$(GO) run ./test/bench/nodes -nodes 1000 -pods 10000 -mode schedule

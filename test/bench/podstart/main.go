@@ -3,7 +3,11 @@
 // node running `tend server --runtime runc`, the image already present, as
 // upstream's pod startup SLO measures it.
 //
-//	go run ./test/bench/podstart [-pods 50] [-parallel 5] [-tend bin/tend]
+//	go run ./test/bench/podstart [-pods 50] [-starting 5] [-tend bin/tend]
+//
+// It runs two phases: steady, where a pod is created whenever fewer than
+// STARTING are between creation and Running, and burst, where all are
+// created at once (so the last waits for every other's start).
 //
 // It must run as root. It re-executes itself in a network namespace of its
 // own, so the node's pod network never touches the machine's, and the
@@ -41,7 +45,7 @@ const childEnv = "TEND_PODSTART_CHILD"
 
 func main() {
 	pods := flag.Int("pods", 50, "pods to start")
-	parallel := flag.Int("parallel", 5, "pods created at once")
+	starting := flag.Int("starting", 5, "pods starting at once in the steady phase")
 	tend := flag.String("tend", "", "the tend binary (default: built from this module)")
 	flag.Parse()
 	if os.Geteuid() != 0 {
@@ -59,13 +63,13 @@ func main() {
 		}
 		return
 	}
-	if err := run(*pods, *parallel, *tend); err != nil {
+	if err := run(*pods, *starting, *tend); err != nil {
 		fmt.Fprintln(os.Stderr, "podstart:", err)
 		os.Exit(1)
 	}
 }
 
-func run(pods, parallel int, tend string) error {
+func run(pods, starting int, tend string) error {
 	lo, err := netlink.LinkByName("lo")
 	if err == nil {
 		err = netlink.LinkSetUp(lo)
@@ -115,15 +119,26 @@ func run(pods, parallel int, tend string) error {
 	}); err != nil {
 		return fmt.Errorf("waiting for the node: %w", err)
 	}
-	latencies, err := measure(ctx, cs, pods, parallel)
-	if err != nil {
-		return err
+	for _, phase := range []struct {
+		name     string
+		starting int
+	}{{"steady", starting}, {"burst", 0}} {
+		latencies, err := measure(ctx, cs, phase.name, pods, phase.starting)
+		if err != nil {
+			return err
+		}
+		how := fmt.Sprintf("at most %d starting at once", phase.starting)
+		if phase.starting == 0 {
+			how = "all created at once"
+		}
+		fmt.Printf("PODSTART %s: %d pods, %s, image present: p50 %v, p90 %v, p99 %v, max %v\n", phase.name, pods, how,
+			cluster.Percentile(latencies, 0.5).Round(time.Millisecond), cluster.Percentile(latencies, 0.9).Round(time.Millisecond),
+			cluster.Percentile(latencies, 0.99).Round(time.Millisecond), latencies[len(latencies)-1].Round(time.Millisecond))
+		if err := deleteAll(ctx, cs); err != nil {
+			return err
+		}
 	}
-	sort.Slice(latencies, func(i, j int) bool { return latencies[i] < latencies[j] })
-	fmt.Printf("PODSTART %d pods, %d created at once, image present: p50 %v, p90 %v, p99 %v, max %v\n", pods, parallel,
-		cluster.Percentile(latencies, 0.5).Round(time.Millisecond), cluster.Percentile(latencies, 0.9).Round(time.Millisecond),
-		cluster.Percentile(latencies, 0.99).Round(time.Millisecond), latencies[len(latencies)-1].Round(time.Millisecond))
-	// Where the time went, by the kubelet's own metrics.
+	// Where the time went, by the kubelet's own metrics (both phases).
 	if b, err := cs.Discovery().RESTClient().Get().AbsPath("/metrics").DoRaw(ctx); err == nil {
 		for _, l := range strings.Split(string(b), "\n") {
 			for _, m := range []string{"kubelet_runtime_operations_duration_seconds_sum", "kubelet_runtime_operations_duration_seconds_count",
@@ -134,23 +149,22 @@ func run(pods, parallel int, tend string) error {
 			}
 		}
 	}
-	if err := cs.CoreV1().Pods("default").DeleteCollection(ctx, metav1.DeleteOptions{}, metav1.ListOptions{}); err != nil {
-		return err
-	}
-	return cluster.Poll(2*time.Minute, func() (bool, error) {
-		l, err := cs.CoreV1().Pods("default").List(ctx, metav1.ListOptions{})
-		return err == nil && len(l.Items) == 0, nil
-	})
+	return nil
 }
 
-// measure creates the pods, parallel at a time, and times each from its
-// creation to a watch event showing it Running.
-func measure(ctx context.Context, cs kubernetes.Interface, pods, parallel int) ([]time.Duration, error) {
+// measure creates pods named PREFIX-N and times each from its creation to a
+// watch event showing it Running. At most starting pods are between the
+// two at once (0: all are created at once).
+func measure(ctx context.Context, cs kubernetes.Interface, prefix string, pods, starting int) ([]time.Duration, error) {
 	w, err := cs.CoreV1().Pods("default").Watch(ctx, metav1.ListOptions{})
 	if err != nil {
 		return nil, err
 	}
 	defer w.Stop()
+	if starting <= 0 {
+		starting = pods
+	}
+	slots := make(chan struct{}, starting)
 	var mu sync.Mutex
 	created := map[string]time.Time{}
 	running := map[string]time.Duration{}
@@ -164,10 +178,11 @@ func measure(ctx context.Context, cs kubernetes.Interface, pods, parallel int) (
 			}
 			now := time.Now()
 			mu.Lock()
-			if t, ok := created[p.Name]; ok {
-				if _, seen := running[p.Name]; !seen {
-					running[p.Name] = now.Sub(t)
-				}
+			t, ok := created[p.Name]
+			_, seen := running[p.Name]
+			if ok && !seen {
+				running[p.Name] = now.Sub(t)
+				<-slots
 			}
 			n := len(running)
 			mu.Unlock()
@@ -176,23 +191,29 @@ func measure(ctx context.Context, cs kubernetes.Interface, pods, parallel int) (
 			}
 		}
 	}()
-	sem := make(chan struct{}, parallel)
+	grace := int64(1)
 	errs := make(chan error, pods)
-	for i := range pods {
-		sem <- struct{}{}
-		go func() {
-			defer func() { <-sem }()
-			p := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("start-%d", i)},
-				Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "app", Image: "example.local/testapp:1",
-					ImagePullPolicy: corev1.PullIfNotPresent, Args: []string{"sleep", "infinity"}}}}}
+	go func() {
+		for i := range pods {
+			select {
+			case slots <- struct{}{}:
+			case <-done:
+				return
+			}
+			p := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("%s-%d", prefix, i)},
+				Spec: corev1.PodSpec{TerminationGracePeriodSeconds: &grace,
+					Containers: []corev1.Container{{Name: "app", Image: "example.local/testapp:1",
+						ImagePullPolicy: corev1.PullIfNotPresent, Args: []string{"sleep", "infinity"}}}}}
 			mu.Lock()
 			created[p.Name] = time.Now()
 			mu.Unlock()
-			if _, err := cs.CoreV1().Pods("default").Create(ctx, p, metav1.CreateOptions{}); err != nil {
-				errs <- err
-			}
-		}()
-	}
+			go func() {
+				if _, err := cs.CoreV1().Pods("default").Create(ctx, p, metav1.CreateOptions{}); err != nil {
+					errs <- err
+				}
+			}()
+		}
+	}()
 	select {
 	case <-done:
 	case err := <-errs:
@@ -204,5 +225,17 @@ func measure(ctx context.Context, cs kubernetes.Interface, pods, parallel int) (
 	for _, d := range running {
 		out = append(out, d)
 	}
+	sort.Slice(out, func(i, j int) bool { return out[i] < out[j] })
 	return out, nil
+}
+
+// deleteAll deletes the pods and waits until they are gone.
+func deleteAll(ctx context.Context, cs kubernetes.Interface) error {
+	if err := cs.CoreV1().Pods("default").DeleteCollection(ctx, metav1.DeleteOptions{}, metav1.ListOptions{}); err != nil {
+		return err
+	}
+	return cluster.Poll(2*time.Minute, func() (bool, error) {
+		l, err := cs.CoreV1().Pods("default").List(ctx, metav1.ListOptions{})
+		return err == nil && len(l.Items) == 0, nil
+	})
 }

@@ -59,7 +59,7 @@ type agentConfig struct {
 // agentFlags registers the node agent's flags on fs; tend server shares the
 // ones that make sense for its own node.
 func agentFlags(fs *flag.FlagSet, a *agentConfig, many bool) {
-	fs.StringVar(&a.runtime, "runtime", "simulated", "container runtime: simulated (hollow nodes), or runc (real containers with runc's libcontainer; root, one node)")
+	fs.StringVar(&a.runtime, "runtime", "", "container runtime: runc (real containers with runc's libcontainer; root, one node) or simulated (hollow nodes); default runc when run as root, else simulated (always simulated with --count or --node-name-prefix)")
 	fs.StringVar(&a.clusterDNS, "cluster-dns", "10.43.0.10", "the cluster DNS service's address, pods' nameserver (runc)")
 	fs.StringVar(&a.domain, "cluster-domain", "cluster.local", "the cluster's DNS domain (runc)")
 	fs.StringVar(&a.cgroupRoot, "cgroup-root", "tend", "the cgroup pods' cgroups go under (runc)")
@@ -82,6 +82,12 @@ func agentFlags(fs *flag.FlagSet, a *agentConfig, many bool) {
 func (a *agentConfig) nodeNames() ([]string, error) {
 	if a.count < 1 {
 		return nil, fmt.Errorf("--count %d: want at least 1", a.count)
+	}
+	if a.runtime == "" {
+		a.runtime = "simulated"
+		if os.Geteuid() == 0 && a.count == 1 && a.prefix == "" {
+			a.runtime = "runc"
+		}
 	}
 	switch a.runtime {
 	case "simulated":

@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -93,16 +94,29 @@ func startServer(t *testing.T) *server {
 }
 
 // startTend starts `tend COMMAND --data-dir $(t.TempDir()) --secure-port 0
-// ARGS...` (server or apiserver) and waits for its ready line.
+// ARGS...` (server or apiserver) and waits for its ready line. A server's
+// node runs the simulated runtime unless ARGS say otherwise: the real one
+// (the default as root) would make its pod network in the machine's
+// network namespace, which only a test in a namespace of its own may do.
 func startTend(t *testing.T, command string, args ...string) *server {
 	t.Helper()
-	s := &server{
-		dataDir: t.TempDir(),
-		home:    t.TempDir(),
-		log:     &syncBuffer{},
-		exited:  make(chan struct{}),
+	if command == "server" && !slices.Contains(args, "--runtime") {
+		args = append([]string{"--runtime", "simulated"}, args...)
 	}
-	cmd := exec.Command(tendBinary, append([]string{command, "--data-dir", s.dataDir, "--secure-port", "0"}, args...)...)
+	s := &server{
+		home:   t.TempDir(),
+		log:    &syncBuffer{},
+		exited: make(chan struct{}),
+	}
+	// A test that starts a server again on the state of one before gives
+	// its --data-dir.
+	if i := slices.Index(args, "--data-dir"); i >= 0 && i+1 < len(args) {
+		s.dataDir = args[i+1]
+	} else {
+		s.dataDir = t.TempDir()
+		args = append([]string{"--data-dir", s.dataDir}, args...)
+	}
+	cmd := exec.Command(tendBinary, append([]string{command, "--secure-port", "0"}, args...)...)
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatalf("tend server: %v", err)
@@ -191,6 +205,16 @@ func (s *server) stop(t *testing.T) {
 		if t.Failed() {
 			t.Logf("tend server log (last lines):\n%s", tail(s.log.String(), 60))
 		}
+	})
+}
+
+// kill sends SIGKILL to the server's PID and waits until it is gone.
+func (s *server) kill(t *testing.T) {
+	s.stopped.Do(func() {
+		if err := s.proc.Process.Kill(); err != nil {
+			t.Errorf("SIGKILL to tend server (pid %d): %v", s.proc.Process.Pid, err)
+		}
+		<-s.exited
 	})
 }
 

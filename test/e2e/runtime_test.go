@@ -3,10 +3,12 @@ package e2e
 import (
 	"encoding/json"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 
@@ -119,4 +121,118 @@ spec:
 		return p.Status.Phase == corev1.PodSucceeded, string(p.Status.Phase)
 	})
 	k.ok(t, "delete", "pod", "--all", "--wait=true", "--timeout=60s")
+}
+
+// TestRealPodsSurviveRestarts: the node's containers outlive its kubelet.
+// After `tend server` is killed (SIGKILL) and started again on the same data
+// directory, and after it is stopped (SIGTERM) and started again, the pod
+// runs on in the same container: it answered all along, its container ID
+// and restart count are the same, and no second container was made.
+func TestRealPodsSurviveRestarts(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("real containers need root")
+	}
+	if !netnstest.Rerun(t, reexecBinaryEnv+"="+tendBinary) {
+		return
+	}
+	cgroupRoot := fmt.Sprintf("tend-e2e-%d", os.Getpid())
+	t.Cleanup(func() {
+		if err := runc.RemoveCgroup(cgroupRoot); err != nil {
+			t.Error(err)
+		}
+	})
+	dataDir := t.TempDir()
+	args := []string{"--runtime", "runc", "--cgroup-root", cgroupRoot, "--data-dir", dataDir}
+	start := func() *server {
+		s := startTend(t, "server", args...)
+		// Whatever happens, a server still running removes the pods
+		// before it is stopped (cleanups run last first).
+		t.Cleanup(func() {
+			select {
+			case <-s.exited:
+			default:
+				s.kubectl(t).run(t, "delete", "pod", "--all", "--wait=true", "--timeout=60s")
+			}
+		})
+		return s
+	}
+	s := start()
+	archive := filepath.Join(t.TempDir(), "testapp.tar")
+	testimage.Archive(t, archive, "example.local/testapp:1")
+	if r := run(nil, "", tendBinary, "images", "import", archive, "--data-dir", dataDir); r.code != 0 {
+		t.Fatalf("%s", r)
+	}
+	k := s.kubectl(t)
+	k.withStdin(`apiVersion: v1
+kind: Pod
+metadata:
+  name: web
+spec:
+  containers:
+  - name: web
+    image: example.local/testapp:1
+    args: ["serve", "--port", "8080"]
+    readinessProbe:
+      httpGet: {path: /readyz, port: 8080}
+      periodSeconds: 1
+`).ok(t, "apply", "-f", "-")
+	type seen struct {
+		id, ip   string
+		restarts int32
+	}
+	ready := func(k *kubectl) seen {
+		var got seen
+		eventually(t, "pod web Ready", func() (bool, string) {
+			var p corev1.Pod
+			if err := json.Unmarshal([]byte(k.ok(t, "get", "pod", "web", "-o", "json")), &p); err != nil {
+				t.Fatal(err)
+			}
+			for _, c := range p.Status.Conditions {
+				if c.Type == corev1.PodReady && c.Status == corev1.ConditionTrue && len(p.Status.ContainerStatuses) == 1 {
+					cs := p.Status.ContainerStatuses[0]
+					got = seen{cs.ContainerID, p.Status.PodIP, cs.RestartCount}
+					return true, ""
+				}
+			}
+			return false, string(p.Status.Phase)
+		})
+		return got
+	}
+	answers := func(ip string) error {
+		c, err := net.DialTimeout("tcp", net.JoinHostPort(ip, "8080"), 5*time.Second)
+		if err == nil {
+			c.Close()
+		}
+		return err
+	}
+	first := ready(k)
+	containers := func() []string {
+		entries, _ := os.ReadDir(filepath.Join(dataDir, "runtime", "containers"))
+		var ids []string
+		for _, e := range entries {
+			ids = append(ids, e.Name())
+		}
+		return ids
+	}
+
+	for _, restart := range []struct {
+		how  string
+		stop func(*server)
+	}{{"SIGKILL", func(s *server) { s.kill(t) }}, {"SIGTERM", func(s *server) { s.stop(t) }}} {
+		restart.stop(s)
+		if err := answers(first.ip); err != nil {
+			t.Errorf("after %s to the server, the pod does not answer: %v", restart.how, err)
+		}
+		s = start()
+		again := ready(s.kubectl(t))
+		if again != first {
+			t.Errorf("after %s and a new start: pod web's container %+v; want %+v, the same", restart.how, again, first)
+		}
+		if ids := containers(); len(ids) != 1 || !strings.HasSuffix(first.id, ids[0]) {
+			t.Errorf("after %s and a new start: containers on the node %v; want only %s", restart.how, ids, first.id)
+		}
+		if err := answers(first.ip); err != nil {
+			t.Errorf("after %s and a new start, the pod does not answer: %v", restart.how, err)
+		}
+	}
 }

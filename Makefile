@@ -1,7 +1,7 @@
 # tend: one binary, one test command.
 GO ?= go
 
-.PHONY: build test bench apibench scalebench nodebench podstartbench vet
+.PHONY: build test bench apibench scalebench nodebench podstartbench runcstartbench vet
 
 build:
 	$(GO) build -o bin/tend ./cmd/tend
@@ -32,6 +32,12 @@ scalebench:
 # Pod startup with real containers (root; in a network namespace of its own).
 podstartbench:
 	$(GO) run ./test/bench/podstart -pods 50 -starting 5
+
+# tend's container start against `runc run` of the same bundle (root;
+# installs Debian's runc package for the comparison when it is missing).
+runcstartbench:
+	command -v runc >/dev/null || (apt-get update -qq && apt-get install -y -qq runc)
+	$(GO) run ./test/bench/runcstart -n 30
 
 nodebench:
 	$(GO) run ./test/bench/nodes -nodes 1000 -pods 10000 -mode schedule

@@ -16,7 +16,8 @@ import (
 
 // admitCreate applies the admission rules tend enforces on create, those of
 // upstream's default plugins: NamespaceLifecycle (the namespace must exist and
-// not be terminating), and for pods ServiceAccount (the default account),
+// not be terminating), and for pods ServiceAccount (the default account and
+// the kube-api-access volume),
 // Priority (priority and preemptionPolicy from the PriorityClass) and
 // DefaultTolerationSeconds (how long a pod stays on a not-ready or unreachable
 // node).
@@ -31,6 +32,9 @@ func (rq *request) admitCreate(obj runtime.Object) error {
 			pod.Spec.ServiceAccountName = "default"
 		}
 		pod.Spec.DeprecatedServiceAccount = pod.Spec.ServiceAccountName
+		if err := rq.admitServiceAccount(pod); err != nil {
+			return err
+		}
 		if err := rq.admitPriority(pod); err != nil {
 			return err
 		}

@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	apidiscoveryv2 "k8s.io/api/apidiscovery/v2"
+	authenticationv1 "k8s.io/api/authentication/v1"
 	autoscalingv1 "k8s.io/api/autoscaling/v1"
 	corev1 "k8s.io/api/core/v1"
 	policyv1 "k8s.io/api/policy/v1"
@@ -35,6 +36,13 @@ var subresources = map[string]subresourceInfo{
 	"binding":  {gvk: corev1.SchemeGroupVersion.WithKind("Binding"), verbs: []string{"create"}, typ: reflect.TypeOf(corev1.Binding{})},
 	"eviction": {gvk: policyv1.SchemeGroupVersion.WithKind("Eviction"), verbs: []string{"create"}, typ: reflect.TypeOf(policyv1.Eviction{})},
 	"finalize": {verbs: []string{"update"}},
+	"token":    {gvk: authenticationv1.SchemeGroupVersion.WithKind("TokenRequest"), verbs: []string{"create"}, typ: reflect.TypeOf(authenticationv1.TokenRequest{})},
+
+	// Served by kubelets (podproxy.go).
+	"log":         {verbs: []string{"get"}},
+	"exec":        {gvk: corev1.SchemeGroupVersion.WithKind("PodExecOptions"), verbs: []string{"create", "get"}, typ: reflect.TypeOf(corev1.PodExecOptions{})},
+	"attach":      {gvk: corev1.SchemeGroupVersion.WithKind("PodAttachOptions"), verbs: []string{"create", "get"}, typ: reflect.TypeOf(corev1.PodAttachOptions{})},
+	"portforward": {gvk: corev1.SchemeGroupVersion.WithKind("PodPortForwardOptions"), verbs: []string{"create", "get"}, typ: reflect.TypeOf(corev1.PodPortForwardOptions{})},
 }
 
 // discovery holds the discovery documents, built once.
@@ -103,6 +111,10 @@ func newDiscovery(reg *schemas.Registry, url string) *discovery {
 		list.Groups = append(list.Groups, group)
 		aggAPIS.Items = append(aggAPIS.Items, agg)
 	}
+	// metrics.k8s.io is served from the kubelets' stats, not stored (metricsapi.go).
+	mg, magg, mres := metricsDiscovery()
+	d.groups[mg.Name], d.versions[mres.GroupVersion] = mustJSON(&mg), mustJSON(mres)
+	list.Groups, aggAPIS.Items = append(list.Groups, mg), append(aggAPIS.Items, magg)
 	d.apis = mustJSON(&list)
 	for _, v := range []string{"v2", "v2beta1"} {
 		for path, l := range map[string]*apidiscoveryv2.APIGroupDiscoveryList{"/api": &aggAPI, "/apis": &aggAPIS} {
@@ -271,5 +283,6 @@ func newOpenAPI(reg *schemas.Registry) (http.Handler, error) {
 		}
 		rs = append(rs, r)
 	}
+	rs = append(rs, metricsOpenAPI()...)
 	return openapi.New(serverVersion().GitVersion, rs)
 }

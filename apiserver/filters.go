@@ -52,7 +52,7 @@ func (s *Server) buildHandler() http.Handler {
 	h := s.routes()
 	h = withLimits(h, 400)
 	h = withAuthorization(h, s.cfg.Authorizer)
-	h = withAuthentication(h, newCertAuthenticator(s.ca.Pool()))
+	h = withAuthentication(h, newCertAuthenticator(s.ca.Pool()), newTokenAuthenticator(s.tokens, s.caches), s.logf)
 	h = s.metrics.filter(h)
 	h = withRequestInfo(h)
 	return withRecover(h, s.logf)
@@ -82,12 +82,28 @@ func withRequestInfo(next http.Handler) http.Handler {
 	})
 }
 
-// withAuthentication accepts client certificates signed by the cluster CA; the
-// certificate's CN is the user and its O entries the groups. Anything else gets
-// 401, except on the public paths.
-func withAuthentication(next http.Handler, authn *certAuthenticator) http.Handler {
+// withAuthentication accepts client certificates signed by the cluster CA (the
+// certificate's CN is the user and its O entries the groups) and, failing
+// that, service account tokens as "Authorization: Bearer". A token that does
+// not authenticate gets 401 on every path, as upstream; no credential gets 401
+// except on the public paths.
+func withAuthentication(next http.Handler, authn *certAuthenticator, tokens *tokenAuthenticator, logf func(string, ...any)) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if u, ok := authn.authenticate(r.TLS); ok {
+			next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), userKey{}, u)))
+			return
+		}
+		if raw, ok := bearerToken(r); ok {
+			u, err := tokens.authenticate(r.Context(), raw)
+			if err != nil {
+				if logf != nil {
+					logf("unable to authenticate the request to %s: %v", r.URL.Path, err)
+				}
+				writeError(w, r, apierrors.NewUnauthorized("Unauthorized"))
+				return
+			}
+			// The credential goes no further, as upstream's.
+			r.Header.Del("Authorization")
 			next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), userKey{}, u)))
 			return
 		}
@@ -202,7 +218,7 @@ func forbidden(u *User, ri *RequestInfo, reason string) error {
 func withLimits(next http.Handler, maxInFlight int) http.Handler {
 	sem := make(chan struct{}, maxInFlight)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if ri, ok := RequestInfoFrom(r.Context()); ok && ri.Verb == "watch" {
+		if ri, ok := RequestInfoFrom(r.Context()); ok && isLongRunning(ri) {
 			next.ServeHTTP(w, r)
 			return
 		}

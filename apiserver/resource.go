@@ -171,6 +171,14 @@ func (rq *request) serveSubresource() {
 			return
 		}
 		rq.evict()
+	case "token":
+		if verb != "create" {
+			rq.methodNotAllowed()
+			return
+		}
+		rq.createToken()
+	case "log", "exec", "attach", "portforward":
+		rq.serveKubeletSubresource() // podproxy.go
 	default:
 		writeError(rq.w, rq.r, errNotFoundPath())
 	}

@@ -52,6 +52,8 @@ func (s *Server) routes() http.Handler {
 	r.Path("/apis/{group}").Methods(http.MethodGet).HandlerFunc(s.serveGroup)
 	r.Path("/apis/{group}/{version}").Methods(http.MethodGet).HandlerFunc(s.serveVersion)
 	r.PathPrefix("/openapi/").Handler(s.openapi)
+	r.Path("/.well-known/openid-configuration").Methods(http.MethodGet).HandlerFunc(s.serveOpenIDConfiguration)
+	r.Path("/openid/v1/jwks").Methods(http.MethodGet).HandlerFunc(s.serveJWKS)
 	// Profiling, as kube-apiserver's --profiling: authenticated like every path
 	// that is not a health check.
 	r.Path("/debug/pprof/").HandlerFunc(pprof.Index)
@@ -61,6 +63,7 @@ func (s *Server) routes() http.Handler {
 	r.Path("/debug/pprof/trace").HandlerFunc(pprof.Trace)
 	r.PathPrefix("/debug/pprof/").HandlerFunc(pprof.Index)
 	r.PathPrefix("/api/").HandlerFunc(s.serveResource)
+	r.PathPrefix("/apis/" + metricsGroup + "/" + metricsVersion + "/").Handler(newMetricsAPI(s, s.kubeletTransport))
 	r.PathPrefix("/apis/").HandlerFunc(s.serveResource)
 	r.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		writeError(w, req, errNotFoundPath())

@@ -56,6 +56,30 @@ type Config struct {
 	// Authorizer decides what an authenticated user may do; nil allows
 	// everything to every authenticated user.
 	Authorizer Authorizer
+	// ServiceAccountIssuer is the iss claim of the service account tokens the
+	// server issues and the only one it accepts (upstream's
+	// --service-account-issuer); "" means DefaultServiceAccountIssuer.
+	ServiceAccountIssuer string
+	// APIAudiences are the audiences a token authenticating to this server
+	// must have one of, and those a TokenRequest gets when it names none
+	// (upstream's --api-audiences); empty means [ServiceAccountIssuer].
+	APIAudiences []string
+	// ServiceAccountSigningKeyFile holds the private key (ECDSA or RSA, PEM)
+	// that signs service account tokens; "" means DataDir/pki/sa.key, an
+	// ECDSA P-256 key created on first start. Apiservers sharing one etcd
+	// must share it.
+	ServiceAccountSigningKeyFile string
+	// ServiceAccountKeyFiles hold more PEM keys (public keys, certificates or
+	// private keys) whose tokens authenticate too, e.g. during a rotation
+	// (upstream's --service-account-key-file).
+	ServiceAccountKeyFiles []string
+	// ServiceAccountMaxTokenExpiration caps the lifetime a TokenRequest may
+	// ask for; 0 means no cap, otherwise between 1h and 2^32 s.
+	ServiceAccountMaxTokenExpiration time.Duration
+	// ServiceAccountExtendTokenExpiration makes pod-bound tokens asked for
+	// 3607 s (kube-api-access volumes) valid for a year, with a warnafter
+	// claim at the asked time, as upstream's default.
+	ServiceAccountExtendTokenExpiration bool
 	// Logf reports what the server does; nil discards it.
 	Logf func(format string, args ...any)
 }
@@ -72,6 +96,9 @@ func DefaultConfig() Config {
 
 		DefaultNotReadyTolerationSeconds:    300,
 		DefaultUnreachableTolerationSeconds: 300,
+
+		ServiceAccountIssuer:                DefaultServiceAccountIssuer,
+		ServiceAccountExtendTokenExpiration: true,
 	}
 }
 
@@ -95,6 +122,9 @@ func (c *Config) Validate() error {
 	if c.DefaultNotReadyTolerationSeconds < 0 || c.DefaultUnreachableTolerationSeconds < 0 {
 		return errors.New("apiserver: default toleration seconds must not be negative")
 	}
+	if m := c.ServiceAccountMaxTokenExpiration; m != 0 && (m < time.Hour || m > (1<<32)*time.Second) {
+		return fmt.Errorf("apiserver: the service account max token expiration must be between 1 hour and 2^32 seconds, not %v", m)
+	}
 	return nil
 }
 
@@ -113,6 +143,8 @@ type Server struct {
 	handler  http.Handler
 
 	ca       *pki.CA
+	kubelets kubeletProxy // podproxy.go
+	tokens   *tokens
 	listener net.Listener
 	url      string
 	etcd     *storage.Embedded
@@ -161,6 +193,9 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	s.listener = ln
 	tlsConfig, err := s.setUpPKI(ln.Addr().(*net.TCPAddr).Port)
 	if err != nil {
+		return nil, err
+	}
+	if s.tokens, err = newTokens(&cfg, s.url); err != nil {
 		return nil, err
 	}
 

@@ -11,6 +11,8 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/utils/clock"
+
+	"github.com/tendhq/tend/informers"
 )
 
 // Config is a kubelet's configuration. NodeName, Client and Runtime are
@@ -55,6 +57,11 @@ type Config struct {
 	// InternalIP 127.0.0.1 and Hostname NodeName. The first InternalIP is the
 	// pods' hostIP and host-network pods' podIP.
 	Addresses []corev1.NodeAddress
+	// KubeletPort is the port of the node's kubelet server (kubelet/server),
+	// reported as status.daemonEndpoints.kubeletEndpoint.Port, where the
+	// apiserver reaches it for logs, exec, attach, port-forward and stats.
+	// Default 0: the node serves none (hollow nodes).
+	KubeletPort int32
 
 	// NodeStatusUpdateFrequency is how often the node's status is computed and
 	// written if it changed. Default 10s.
@@ -90,6 +97,21 @@ type Config struct {
 	Recorder EventRecorder
 	// Logf receives the kubelet's log lines; nil discards them.
 	Logf func(format string, args ...any)
+
+	// Services, when set, is an informer of the Services of every
+	// namespace, for containers' service environment variables, that the
+	// kubelets of a process share (5,000 hollow nodes, one watch); its
+	// owner runs it. Nil: the kubelet runs its own.
+	Services *informers.Informer[*corev1.Service]
+	// Volumes prepares pods' volumes on the node (volumes.New). Nil, as
+	// on hollow nodes: no volume is materialized, containers get no
+	// mounts, and lifecycle of volumes costs nothing.
+	Volumes VolumeManager
+	// ObjectCacheTTL is how long a ConfigMap or Secret read for a pod's
+	// environment or volumes is reused (a pod seen for the first time
+	// always reads them afresh), as upstream's TTL cache: the delay before
+	// a changed object shows in volumes. Default 1m, upstream's.
+	ObjectCacheTTL time.Duration
 }
 
 // EventRecorder records Events about objects.
@@ -108,6 +130,7 @@ const (
 	DefaultSyncFrequency             = time.Minute
 	DefaultContainerBackOff          = 10 * time.Second
 	DefaultMaxContainerBackOff       = 5 * time.Minute
+	DefaultObjectCacheTTL            = time.Minute
 )
 
 // DefaultCapacity is a hollow node's capacity.
@@ -147,6 +170,7 @@ func (cfg Config) withDefaults() Config {
 	setDuration(&cfg.SyncFrequency, DefaultSyncFrequency)
 	setDuration(&cfg.ContainerBackOff, DefaultContainerBackOff)
 	setDuration(&cfg.MaxContainerBackOff, DefaultMaxContainerBackOff)
+	setDuration(&cfg.ObjectCacheTTL, DefaultObjectCacheTTL)
 	if cfg.Clock == nil {
 		cfg.Clock = clock.RealClock{}
 	}
@@ -184,6 +208,7 @@ func (cfg Config) validate() error {
 		"SyncFrequency":             cfg.SyncFrequency,
 		"ContainerBackOff":          cfg.ContainerBackOff,
 		"MaxContainerBackOff":       cfg.MaxContainerBackOff,
+		"ObjectCacheTTL":            cfg.ObjectCacheTTL,
 	} {
 		if d < 0 {
 			errs = append(errs, fmt.Errorf("%s must not be negative, is %v", name, d))

@@ -33,8 +33,11 @@ type Kubelet struct {
 	backOff     *flowcontrol.Backoff
 	started     atomic.Bool
 
-	pods  *informers.Informer[*corev1.Pod]
-	nodes *informers.Informer[*corev1.Node]
+	pods     *informers.Informer[*corev1.Pod]
+	nodes    *informers.Informer[*corev1.Node]
+	services *informers.Informer[*corev1.Service] // nil: no service variables
+	objects  *objectCache
+	tokens   *tokenCache
 
 	// mu guards the fields below it.
 	mu        sync.Mutex
@@ -80,6 +83,9 @@ func New(cfg Config) (*Kubelet, error) {
 		nodeSync:    make(chan struct{}, 1),
 	}
 	k.rt = &instrumented{rt: cfg.Runtime, m: cfg.Metrics, clock: cfg.Clock}
+	k.objects = newObjectCache(cfg.Client, cfg.Clock, cfg.ObjectCacheTTL)
+	k.tokens = newTokenCache(cfg.Client, cfg.Clock)
+	k.services = cfg.Services
 	k.images, _ = cfg.Runtime.(ImageService)
 	return k, nil
 }
@@ -120,14 +126,22 @@ func (k *Kubelet) Run(ctx context.Context) error {
 		OnAdd:    func(n *corev1.Node, _ bool) { k.nodeChanged(n) },
 		OnUpdate: func(_, n *corev1.Node) { k.nodeChanged(n) },
 	})
-	for _, run := range []func(context.Context){k.pods.Run, k.nodes.Run} {
+	runs := []func(context.Context){k.pods.Run, k.nodes.Run}
+	if k.services == nil {
+		// Only the default namespace's "kubernetes" and the pods' own
+		// namespaces count, but upstream's kubelet watches every service
+		// too: a namespace's services change rarely.
+		k.services = informers.New[*corev1.Service](k.cfg.Client.CoreV1().Services(""), informers.Options{Logf: k.logf})
+		runs = append(runs, k.services.Run)
+	}
+	for _, run := range runs {
 		informersWG.Add(1)
 		go func() {
 			defer informersWG.Done()
 			run(ctx)
 		}()
 	}
-	if !informers.WaitForSync(ctx, k.pods, k.nodes) {
+	if !informers.WaitForSync(ctx, k.pods, k.nodes, k.services) {
 		return nil
 	}
 	k.mu.Lock()
@@ -139,6 +153,7 @@ func (k *Kubelet) Run(ctx context.Context) error {
 	}
 	k.checkRuntime(ctx)
 	k.adopt(ctx)
+	k.removeOrphanVolumes(ctx)
 	// Pods are admitted in the order they were created, as upstream's
 	// HandlePodAdditions: those that ran before a restart come first.
 	initial := k.pods.List()
@@ -198,6 +213,8 @@ func (k *Kubelet) housekeeping(ctx context.Context) {
 			k.relist(ctx)
 		case <-gc.C():
 			k.backOff.GC()
+			k.objects.prune()
+			k.removeOrphanVolumes(ctx)
 		}
 	}
 }
@@ -512,6 +529,31 @@ func (k *Kubelet) removeOrphan(ctx context.Context, uid types.UID) {
 		}
 	}
 	k.releaseIP(uid)
+}
+
+// removeOrphanVolumes tears down the volumes of pods the node does not run
+// (any more): pods deleted while the kubelet was down.
+func (k *Kubelet) removeOrphanVolumes(ctx context.Context) {
+	if k.cfg.Volumes == nil {
+		return
+	}
+	uids, err := k.cfg.Volumes.Pods()
+	if err != nil {
+		k.logf("listing the pods with volumes: %v", err)
+		return
+	}
+	for _, uid := range uids {
+		k.mu.Lock()
+		_, running := k.workers[uid]
+		k.mu.Unlock()
+		if running {
+			continue
+		}
+		k.logf("removing the volumes of pod %s, which the node does not run", uid)
+		if err := k.cfg.Volumes.TearDown(ctx, uid); err != nil {
+			k.logErr(ctx, "removing the volumes of pod %s: %v", uid, err)
+		}
+	}
 }
 
 // logErr logs a failure, unless it is the kubelet stopping.

@@ -126,7 +126,7 @@ func (k *Kubelet) nodeStatusInput() nodeStatusInput {
 	rs, rerr, checked := k.rtStatus, k.rtErr, k.rtChecked
 	k.mu.Unlock()
 	in := nodeStatusInput{now: k.clock.Now(), capacity: k.cfg.Capacity, allocatable: k.allocatable,
-		addresses: k.cfg.Addresses, nodeInfo: k.cfg.NodeInfo}
+		addresses: k.cfg.Addresses, nodeInfo: k.cfg.NodeInfo, kubeletPort: k.cfg.KubeletPort}
 	in.nodeInfo.KubeletVersion = k.cfg.Version
 	in.nodeInfo.OperatingSystem = goruntime.GOOS
 	in.nodeInfo.Architecture = goruntime.GOARCH

@@ -16,6 +16,8 @@ type nodeStatusInput struct {
 	capacity, allocatable corev1.ResourceList
 	addresses             []corev1.NodeAddress
 	nodeInfo              corev1.NodeSystemInfo
+	// kubeletPort is status.daemonEndpoints.kubeletEndpoint.Port (0: none).
+	kubeletPort int32
 	// runtimeErrors and networkErrors say why the node is not ready.
 	runtimeErrors, networkErrors []string
 }
@@ -40,6 +42,7 @@ func setNodeStatus(node *corev1.Node, in nodeStatusInput) []nodeEvent {
 	s.Capacity = in.capacity.DeepCopy()
 	s.Allocatable = in.allocatable.DeepCopy()
 	s.NodeInfo = in.nodeInfo
+	s.DaemonEndpoints.KubeletEndpoint.Port = in.kubeletPort
 
 	var events []nodeEvent
 	pressure := func(t corev1.NodeConditionType, reason, message, event string) {

@@ -38,6 +38,9 @@ type podWorker struct {
 	pod     *corev1.Pod
 	gone    bool
 	updated bool
+	// hookCancel ends the postStart hook running, if any, once the pod is
+	// being deleted.
+	hookCancel context.CancelFunc
 
 	// Owned by the worker's goroutine.
 	firstSeen     time.Time
@@ -49,6 +52,8 @@ type podWorker struct {
 	startObserved bool
 	changedAt     time.Time
 	startTime     time.Time // when this process started the pod
+	volumesRV     string    // the pod's resourceVersion when its volumes were last set up
+	volumesAt     time.Time // when they were
 }
 
 func newPodWorker(k *Kubelet, pod *corev1.Pod) *podWorker {
@@ -66,6 +71,9 @@ func (w *podWorker) update(pod *corev1.Pod, initial bool) {
 	if !initial {
 		w.updated = true
 	}
+	if pod.DeletionTimestamp != nil && w.hookCancel != nil {
+		w.hookCancel()
+	}
 	w.mu.Unlock()
 	w.kick()
 }
@@ -77,6 +85,9 @@ func (w *podWorker) markGone(last *corev1.Pod) {
 	w.gone = true
 	if last != nil && last.ResourceVersion != "" {
 		w.pod = last
+	}
+	if w.hookCancel != nil {
+		w.hookCancel()
 	}
 	w.mu.Unlock()
 	w.kick()
@@ -387,10 +398,18 @@ func (w *podWorker) execute(ctx context.Context, pod *corev1.Pod, rp *runtimePod
 	}
 	for _, kill := range a.toKill {
 		k.event(pod, corev1.EventTypeNormal, "Killing", "%s", kill.message)
-		if err := k.rt.StopContainer(ctx, kill.container.ID, grace); err != nil && !errors.Is(err, ErrNotFound) {
+		left := k.preStopAll(ctx, pod, []ContainerStatus{kill.container}, grace)[kill.container.ID]
+		if err := k.rt.StopContainer(ctx, kill.container.ID, left); err != nil && !errors.Is(err, ErrNotFound) {
 			k.logf("pod %s: stopping container %s: %v", w.key(), kill.container.Name, err)
 		}
 		acted = true
+	}
+	// Volumes are set up before anything of the pod starts, and kept up
+	// to date while it runs.
+	if pod.DeletionTimestamp == nil && (!a.killPod || a.createSandbox) {
+		if !w.setUpVolumes(ctx, pod) && (a.createSandbox || len(a.initToStart) > 0 || len(a.toStart) > 0) {
+			return acted
+		}
 	}
 	var sandboxID string
 	if sb := rp.sandbox(); sb != nil && !a.createSandbox {
@@ -498,7 +517,15 @@ func (w *podWorker) startContainer(ctx context.Context, pod *corev1.Pod, sandbox
 		return false, changed
 	}
 	restartCount := nextRestartCount(latest, findStatus(statuses, c.Name))
-	id, err := k.rt.CreateContainer(ctx, sandboxID, ContainerConfig{Spec: c, RestartCount: restartCount, Pod: pod})
+	cfg, err := w.containerConfig(ctx, pod, c, rp, sandboxID)
+	if err != nil {
+		if ctx.Err() != nil {
+			return false, false
+		}
+		return failed(reasonCreateContainerConfigErr, err)
+	}
+	cfg.RestartCount = restartCount
+	id, err := k.rt.CreateContainer(ctx, sandboxID, cfg)
 	if err != nil {
 		if ctx.Err() != nil {
 			return false, false
@@ -517,6 +544,20 @@ func (w *podWorker) startContainer(ctx context.Context, pod *corev1.Pod, sandbox
 		return false, true
 	}
 	k.event(pod, corev1.EventTypeNormal, "Started", "Started container %s", c.Name)
+	if msg, err := w.postStart(ctx, pod, c, id); err != nil {
+		if ctx.Err() != nil {
+			return false, true
+		}
+		k.logf("pod %s: postStart hook of container %s failed: %s", w.key(), c.Name, msg)
+		k.event(pod, corev1.EventTypeWarning, "FailedPostStartHook", "PostStartHook failed")
+		k.event(pod, corev1.EventTypeNormal, "Killing", "FailedPostStartHook")
+		if err := k.rt.StopContainer(ctx, id, terminationGrace(pod)); err != nil && !errors.Is(err, ErrNotFound) {
+			k.logf("pod %s: stopping container %s: %v", w.key(), c.Name, err)
+		}
+		w.setReason(c.Name, reasonPostStartHookErr, msg)
+		w.retryIn(k.cfg.ContainerBackOff)
+		return false, true
+	}
 	delete(w.reasons, c.Name)
 	// Keep the instance that just ended (for lastState) and drop older ones,
 	// as upstream's container GC keeps one dead container per container.
@@ -569,6 +610,15 @@ func (w *podWorker) stopAll(ctx context.Context, pod *corev1.Pod, rp *runtimePod
 	for i := len(pod.Spec.InitContainers) - 1; i >= 0; i-- {
 		order = append(order, pod.Spec.InitContainers[i].Name)
 	}
+	// The regular containers' preStop hooks run at once, as upstream
+	// stops them in parallel; sidecars' run as each is stopped, after.
+	var regular []ContainerStatus
+	for _, c := range rp.containers {
+		if c.State == ContainerRunning && !isSidecar(pod, c.Name) {
+			regular = append(regular, c)
+		}
+	}
+	left := k.preStopAll(ctx, pod, regular, grace)
 	stopped := map[string]bool{}
 	stop := func(c ContainerStatus) {
 		if c.State != ContainerRunning || stopped[c.ID] {
@@ -578,7 +628,11 @@ func (w *podWorker) stopAll(ctx context.Context, pod *corev1.Pod, rp *runtimePod
 		if pod != nil {
 			k.event(pod, corev1.EventTypeNormal, "Killing", "Stopping container %s", c.Name)
 		}
-		if err := k.rt.StopContainer(ctx, c.ID, grace); err != nil && !errors.Is(err, ErrNotFound) {
+		g, ok := left[c.ID]
+		if !ok {
+			g = k.preStopAll(ctx, pod, []ContainerStatus{c}, grace)[c.ID]
+		}
+		if err := k.rt.StopContainer(ctx, c.ID, g); err != nil && !errors.Is(err, ErrNotFound) {
 			k.logf("pod %s: stopping container %s: %v", w.key(), c.Name, err)
 		}
 	}
@@ -692,6 +746,13 @@ func (w *podWorker) cleanup(ctx context.Context, pod *corev1.Pod) {
 		}
 	}
 	k.releaseIP(w.uid)
+	k.tokens.forget(w.uid)
+	if k.cfg.Volumes != nil {
+		if err := k.cfg.Volumes.TearDown(ctx, w.uid); err != nil {
+			k.logErr(ctx, "pod %s: removing its volumes: %v", w.key(), err)
+		}
+		w.volumesRV, w.volumesAt = "", time.Time{}
+	}
 	w.probes = podProbes{}
 	for i := range pod.Spec.InitContainers {
 		k.backOff.DeleteEntry(backOffKey(pod, pod.Spec.InitContainers[i].Name))

@@ -63,13 +63,13 @@ var all = []string{"all"}
 var builtins = []res{
 	// core/v1
 	{group: "", version: "v1", resource: "namespaces", kind: "Namespace", cluster: true, short: []string{"ns"}, sub: []string{"status", "finalize"}, returnDeleted: true, fields: namespaceFields},
-	{group: "", version: "v1", resource: "pods", kind: "Pod", short: []string{"po"}, cats: all, sub: []string{"status", "binding", "eviction"}, generation: true, returnDeleted: true, fields: podFields, indexes: []string{"spec.nodeName"}},
+	{group: "", version: "v1", resource: "pods", kind: "Pod", short: []string{"po"}, cats: all, sub: []string{"status", "binding", "eviction", "log", "exec", "attach", "portforward"}, generation: true, returnDeleted: true, fields: podFields, indexes: []string{"spec.nodeName"}},
 	{group: "", version: "v1", resource: "services", kind: "Service", short: []string{"svc"}, cats: all, sub: []string{"status"}, returnDeleted: true, fields: serviceFields},
 	{group: "", version: "v1", resource: "endpoints", kind: "Endpoints", short: []string{"ep"}, createOnUpdate: true},
 	{group: "", version: "v1", resource: "nodes", kind: "Node", cluster: true, short: []string{"no"}, sub: []string{"status"}, returnDeleted: true, fields: nodeFields, indexes: []string{"metadata.name"}},
 	{group: "", version: "v1", resource: "configmaps", kind: "ConfigMap", short: []string{"cm"}},
 	{group: "", version: "v1", resource: "secrets", kind: "Secret", fields: secretFields},
-	{group: "", version: "v1", resource: "serviceaccounts", kind: "ServiceAccount", short: []string{"sa"}},
+	{group: "", version: "v1", resource: "serviceaccounts", kind: "ServiceAccount", short: []string{"sa"}, sub: []string{"token"}},
 	{group: "", version: "v1", resource: "events", kind: "Event", short: []string{"ev"}, createOnUpdate: true, fields: eventFields},
 	{group: "", version: "v1", resource: "persistentvolumes", kind: "PersistentVolume", cluster: true, short: []string{"pv"}, sub: []string{"status"}, returnDeleted: true},
 	{group: "", version: "v1", resource: "persistentvolumeclaims", kind: "PersistentVolumeClaim", short: []string{"pvc"}, sub: []string{"status"}, returnDeleted: true},

@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"log"
+	"net"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -25,12 +26,17 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/tendhq/tend/apiserver"
+	"github.com/tendhq/tend/apiserver/pki"
 	"github.com/tendhq/tend/controllers"
+	"github.com/tendhq/tend/informers"
 	"github.com/tendhq/tend/kubelet"
 	"github.com/tendhq/tend/kubelet/images"
 	"github.com/tendhq/tend/kubelet/podnet"
 	"github.com/tendhq/tend/kubelet/runc"
+	"github.com/tendhq/tend/kubelet/server"
 	"github.com/tendhq/tend/kubelet/simulated"
+	"github.com/tendhq/tend/kubelet/stats"
+	"github.com/tendhq/tend/kubelet/volumes"
 )
 
 // agentConfig is what the node agent's flags say.
@@ -54,6 +60,13 @@ type agentConfig struct {
 	startDelay               time.Duration
 	leaseSecs                int
 	statusFreq               time.Duration
+	// The kubelet server of a real node (kubeletserver.go): where it
+	// listens, its certificate files, and the cluster CA when this process
+	// has it (tend server).
+	kubeletAddress          string
+	kubeletPort             int
+	tlsCertFile, tlsKeyFile string
+	kubeletCA               *pki.CA
 }
 
 // agentFlags registers the node agent's flags on fs; tend server shares the
@@ -76,6 +89,10 @@ func agentFlags(fs *flag.FlagSet, a *agentConfig, many bool) {
 	fs.DurationVar(&a.startDelay, "simulated-start-delay", 0, "how long a simulated container takes to start (default the runtime's)")
 	fs.IntVar(&a.leaseSecs, "node-lease-duration-seconds", kubelet.DefaultNodeLeaseDurationSeconds, "duration of the node's Lease; it is renewed every quarter of it")
 	fs.DurationVar(&a.statusFreq, "node-status-update-frequency", kubelet.DefaultNodeStatusUpdateFrequency, "how often the node's status is computed and, if it changed, written")
+	fs.StringVar(&a.kubeletAddress, "kubelet-address", "127.0.0.1", "address the kubelet server (logs, exec, attach, port-forward) listens on (runc)")
+	fs.IntVar(&a.kubeletPort, "kubelet-port", server.DefaultPort, "port of the kubelet server (runc; 0 picks a free one)")
+	fs.StringVar(&a.tlsCertFile, "tls-cert-file", "", "serving certificate of the kubelet server (default: one from the cluster CA in tend server, else self-signed)")
+	fs.StringVar(&a.tlsKeyFile, "tls-private-key-file", "", "key of --tls-cert-file")
 }
 
 // nodeNames are the names of the nodes a configuration runs.
@@ -231,8 +248,18 @@ func runNodes(ctx context.Context, rc *rest.Config, a agentConfig, reg prometheu
 	if err != nil {
 		return err
 	}
+	// container_cpu_usage_seconds_total and container_memory_working_set_bytes
+	// of real nodes' containers, read when /metrics is scraped.
+	containerMetrics, err := stats.NewContainerMetrics(reg)
+	if err != nil {
+		return err
+	}
 	recorder := controllers.NewRecorder(client, "kubelet", controllers.RecorderOptions{Logf: logf})
+	// One watch of services for every node of the process, for containers'
+	// service environment variables.
+	services := informers.New[*corev1.Service](client.CoreV1().Services(""), informers.Options{Logf: logf})
 	kubelets := make([]*kubelet.Kubelet, len(names))
+	servers := make([]func(context.Context) error, 0, 1)
 	for i, name := range names {
 		cfg := base
 		cfg.NodeName = name
@@ -241,7 +268,12 @@ func runNodes(ctx context.Context, rc *rest.Config, a agentConfig, reg prometheu
 		cfg.Metrics = metrics
 		cfg.Recorder = recorder
 		cfg.Logf = logf
+		cfg.Services = services
 		if a.runtime == "runc" {
+			// Pods' volumes live under DIR/pods/<uid>/volumes, upstream's layout.
+			if cfg.Volumes, err = volumes.New(volumes.Config{Root: a.dataDir}); err != nil {
+				return err
+			}
 			rt, err := a.runcRuntime(logf)
 			if err != nil {
 				return err
@@ -253,19 +285,63 @@ func runNodes(ctx context.Context, rc *rest.Config, a agentConfig, reg prometheu
 		} else {
 			cfg.Runtime = simulated.New(simulated.Config{StartDelay: a.startDelay})
 		}
+		// A real node serves logs, exec, attach and port-forward; hollow
+		// nodes serve nothing.
+		var ln net.Listener
+		var scfg server.Config
+		if a.runtime == "runc" {
+			l, cert, pool, err := a.kubeletServerListener(rc, name)
+			if err != nil {
+				return fmt.Errorf("node %s: %w", name, err)
+			}
+			defer l.Close()
+			ln, scfg = l, kubeletServerConfig(cert, pool, logf)
+			cfg.KubeletPort = int32(l.Addr().(*net.TCPAddr).Port)
+		}
 		if kubelets[i], err = kubelet.New(cfg); err != nil {
 			return fmt.Errorf("node %s: %w", name, err)
+		}
+		if ln != nil {
+			scfg.Runtime, scfg.GetPod, scfg.ListPods = cfg.Runtime, kubelets[i].GetPod, kubelets[i].ListPods
+			srv, err := server.New(scfg)
+			if err != nil {
+				return fmt.Errorf("node %s: %w", name, err)
+			}
+			// /stats/summary and /metrics/resource, for metrics.k8s.io
+			// (kubectl top) and for scrapers.
+			sp, err := stats.New(stats.Config{NodeName: name, Runtime: cfg.Runtime, Node: stats.ProcNode{}})
+			if err != nil {
+				return fmt.Errorf("node %s: %w", name, err)
+			}
+			stats.Install(srv, sp, logf)
+			defer containerMetrics.Add(sp)()
+			servers = append(servers, func(ctx context.Context) error { return srv.Serve(ctx, ln) })
 		}
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var wg sync.WaitGroup
-	errs := make(chan error, len(kubelets))
+	errs := make(chan error, len(kubelets)+len(servers))
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
 		recorder.Run(ctx)
 	}()
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		services.Run(ctx)
+	}()
+	for _, serve := range servers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := serve(ctx); err != nil && ctx.Err() == nil {
+				errs <- fmt.Errorf("kubelet server: %w", err)
+				cancel()
+			}
+		}()
+	}
 	for i, k := range kubelets {
 		wg.Add(1)
 		go func() {

@@ -40,6 +40,18 @@ func apiserverFlags(fs *flag.FlagSet, cfg *apiserver.Config) *string {
 	fs.Int64Var(&cfg.DefaultNotReadyTolerationSeconds, "default-not-ready-toleration-seconds", cfg.DefaultNotReadyTolerationSeconds, "tolerationSeconds of the node.kubernetes.io/not-ready:NoExecute toleration added to every pod that has none")
 	fs.Int64Var(&cfg.DefaultUnreachableTolerationSeconds, "default-unreachable-toleration-seconds", cfg.DefaultUnreachableTolerationSeconds, "tolerationSeconds of the node.kubernetes.io/unreachable:NoExecute toleration added to every pod that has none")
 	fs.DurationVar(&cfg.Storage.CompactInterval, "etcd-compaction-interval", cfg.Storage.CompactInterval, "how often etcd history is compacted (0 disables)")
+	fs.StringVar(&cfg.ServiceAccountIssuer, "service-account-issuer", cfg.ServiceAccountIssuer, "iss of the service account tokens issued and accepted")
+	fs.Func("api-audiences", "comma-separated audiences a token must have one of to authenticate (default: the issuer)", func(v string) error {
+		cfg.APIAudiences = strings.Split(v, ",")
+		return nil
+	})
+	fs.StringVar(&cfg.ServiceAccountSigningKeyFile, "service-account-signing-key-file", "", "PEM private key signing service account tokens; apiservers sharing an etcd must share it (default: DIR/pki/sa.key, created)")
+	fs.Func("service-account-key-file", "PEM file of more keys whose service account tokens are accepted (may repeat)", func(v string) error {
+		cfg.ServiceAccountKeyFiles = append(cfg.ServiceAccountKeyFiles, v)
+		return nil
+	})
+	fs.DurationVar(&cfg.ServiceAccountMaxTokenExpiration, "service-account-max-token-expiration", 0, "longest lifetime a TokenRequest may get (0: no cap)")
+	fs.BoolVar(&cfg.ServiceAccountExtendTokenExpiration, "service-account-extend-token-expiration", cfg.ServiceAccountExtendTokenExpiration, "give the pod-bound tokens of kube-api-access volumes a year, warning after their hour")
 	return fs.String("etcd-servers", "", "comma-separated client URLs of an external etcd cluster (default: an embedded etcd in --data-dir)")
 }
 
@@ -123,6 +135,7 @@ func runServer(ctx context.Context, args []string) error {
 			if err != nil {
 				return err
 			}
+			agent.kubeletCA = s.CA()
 			return runNodes(ctx, rc, agent, s.Registerer(), cfg.Logf)
 		})
 	}

@@ -63,7 +63,13 @@ type Config struct {
 	// and the Default DNS policy use; default /etc/hosts and
 	// /etc/resolv.conf.
 	NodeHosts, NodeResolvConf string
-	Logf                      func(format string, args ...any)
+	// ContainerLogMaxSize is the size past which a container's log is
+	// rotated, and ContainerLogMaxFiles how many of its files are kept
+	// (the current one included); defaults 10 MiB and 5, the kubelet's
+	// containerLogMaxSize and containerLogMaxFiles.
+	ContainerLogMaxSize  int64
+	ContainerLogMaxFiles int
+	Logf                 func(format string, args ...any)
 }
 
 // Runtime runs pods' sandboxes and containers on this machine; it
@@ -117,6 +123,10 @@ type containerRecord struct {
 	TerminationMessagePolicy corev1.TerminationMessagePolicy `json:"terminationMessagePolicy,omitempty"`
 	// Ports are the container's, for probes naming one.
 	Ports []corev1.ContainerPort `json:"ports,omitempty"`
+	// Stdin and StdinOnce are the container's: its shim keeps a stdin
+	// FIFO for attaches.
+	Stdin     bool `json:"stdin,omitempty"`
+	StdinOnce bool `json:"stdinOnce,omitempty"`
 }
 
 // New opens the runtime's state under cfg.Root, adopting the sandboxes and
@@ -149,6 +159,12 @@ func New(cfg Config) (*Runtime, error) {
 	}
 	if cfg.Logf == nil {
 		cfg.Logf = func(string, ...any) {}
+	}
+	if cfg.ContainerLogMaxSize <= 0 {
+		cfg.ContainerLogMaxSize = 10 << 20
+	}
+	if cfg.ContainerLogMaxFiles < 2 {
+		cfg.ContainerLogMaxFiles = 5
 	}
 	for _, d := range []string{"sandboxes", "containers", "libcontainer", cfg.LogDir} {
 		if !filepath.IsAbs(d) {
@@ -613,7 +629,8 @@ func (r *Runtime) CreateContainer(ctx context.Context, sandboxID string, cfg kub
 	}
 	rec := &containerRecord{ID: id, SandboxID: sandboxID, PodUID: sb.PodUID, Name: c.Name, Image: c.Image, ImageRef: imageRef,
 		RestartCount: cfg.RestartCount, CreatedAt: time.Now(), LogPath: filepath.Join(logDir, fmt.Sprintf("%d.log", cfg.RestartCount)),
-		TerminationMessagePath: msgPath, TerminationMessagePolicy: c.TerminationMessagePolicy, Ports: c.Ports}
+		TerminationMessagePath: msgPath, TerminationMessagePolicy: c.TerminationMessagePolicy, Ports: c.Ports,
+		Stdin: c.Stdin, StdinOnce: c.StdinOnce}
 	if err := writeJSON(filepath.Join(dir, "container.json"), rec); err != nil {
 		return "", err
 	}
@@ -678,7 +695,12 @@ func (r *Runtime) StartContainer(_ context.Context, id string) error {
 	if rec.Started {
 		return fmt.Errorf("container %s was started already", id)
 	}
-	if _, err := startShim(r.cfg.Self, shimConfig{stateRoot: r.stateRoot(), dir: r.containerDir(id), id: id, logPath: rec.LogPath}); err != nil {
+	shim := shimConfig{stateRoot: r.stateRoot(), dir: r.containerDir(id), id: id, logPath: rec.LogPath,
+		maxLogSize: r.cfg.ContainerLogMaxSize, maxLogFiles: r.cfg.ContainerLogMaxFiles}
+	if rec.Stdin {
+		shim.stdin = map[bool]string{false: "keep", true: "once"}[rec.StdinOnce]
+	}
+	if _, err := startShim(r.cfg.Self, shim); err != nil {
 		return err
 	}
 	r.mu.Lock()
@@ -764,6 +786,10 @@ func (r *Runtime) RemoveContainer(ctx context.Context, id string) error {
 		return err
 	}
 	_ = os.Remove(rec.LogPath)
+	rotated, _ := filepath.Glob(rec.LogPath + ".*")
+	for _, f := range rotated {
+		_ = os.Remove(f)
+	}
 	r.mu.Lock()
 	delete(r.containers, id)
 	r.mu.Unlock()

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -26,10 +27,13 @@ import (
 //	config.json   its OCI runtime spec (a runc bundle's, with rootfs/)
 //	exit.json     how it ended, written by its shim
 //	shim.lock     locked by its shim for as long as the shim lives
+//	stdin         a FIFO whose writers' data the shim copies to the
+//	              container's standard input, for containers with stdin
 const (
-	specFile = "config.json"
-	exitFile = "exit.json"
-	lockFile = "shim.lock"
+	specFile  = "config.json"
+	exitFile  = "exit.json"
+	lockFile  = "shim.lock"
+	stdinFIFO = "stdin"
 )
 
 // exitStatus is how a container ended, as its shim saw it.
@@ -47,23 +51,77 @@ type shimConfig struct {
 	dir       string // the container's directory: config.json, exit.json
 	id        string
 	logPath   string
+	// maxLogSize and maxLogFiles rotate the log (0: never); stdin is
+	// "" (none), "keep" or "once" (see stdinFIFO).
+	maxLogSize  int64
+	maxLogFiles int
+	stdin       string
+}
+
+// args are the shim's command-line arguments after "shim".
+func (cfg shimConfig) args() []string {
+	out := []string{cfg.stateRoot, cfg.dir, cfg.id, cfg.logPath}
+	if cfg.maxLogSize > 0 {
+		out = append(out, fmt.Sprintf("max-log-size=%d", cfg.maxLogSize), fmt.Sprintf("max-log-files=%d", cfg.maxLogFiles))
+	}
+	if cfg.stdin != "" {
+		out = append(out, "stdin="+cfg.stdin)
+	}
+	return out
+}
+
+// parseShimArgs reads what args wrote.
+func parseShimArgs(args []string) (shimConfig, error) {
+	if len(args) < 4 {
+		return shimConfig{}, errors.New("usage: tend shim STATE DIR ID LOG [max-log-size=N max-log-files=N] [stdin=keep|once]")
+	}
+	cfg := shimConfig{stateRoot: args[0], dir: args[1], id: args[2], logPath: args[3]}
+	for _, a := range args[4:] {
+		k, v, _ := strings.Cut(a, "=")
+		var err error
+		switch k {
+		case "max-log-size":
+			cfg.maxLogSize, err = strconv.ParseInt(v, 10, 64)
+		case "max-log-files":
+			cfg.maxLogFiles, err = strconv.Atoi(v)
+		case "stdin":
+			if v != "keep" && v != "once" {
+				err = errors.New("want keep or once")
+			}
+			cfg.stdin = v
+		default:
+			err = errors.New("unknown argument")
+		}
+		if err != nil {
+			return shimConfig{}, fmt.Errorf("tend shim: %q: %w", a, err)
+		}
+	}
+	return cfg, nil
 }
 
 // logLineMax is the longest line a log entry holds; longer lines are cut
 // into partial ("P") entries, as the CRI log format says.
 const logLineMax = 16 << 10
 
-// Shim is `tend shim STATE DIR ID LOG`: it runs one container and outlives the
-// kubelet that started it. It creates and starts the container from
-// DIR/config.json with libcontainer (state under STATE), reports "ok PID"
-// or the error on file descriptor 3 and closes it, writes what the
-// container prints to LOG in the CRI log format, and when the container
-// exits records how in DIR/exit.json (atomically) and exits itself.
+// Shim is `tend shim STATE DIR ID LOG [max-log-size=N max-log-files=N]
+// [stdin=keep|once]`: it runs one container and outlives the kubelet that
+// started it. It creates and starts the container from DIR/config.json with
+// libcontainer (state under STATE), reports "ok PID" or the error on file
+// descriptor 3 and closes it, writes what the container prints to LOG in the
+// CRI log format, and when the container exits records how in DIR/exit.json
+// (atomically) and exits itself.
+//
+// With max-log-size, LOG is rotated as upstream's container log manager
+// does once it exceeds that many bytes: renamed LOG.YYYYMMDD-hhmmss and
+// started anew, keeping at most max-log-files files in all. With stdin, the
+// container's standard input is fed from the FIFO DIR/stdin: what each
+// writer of it (an attach) writes; with stdin=once it is closed when the
+// first writer is done, as a pod's stdinOnce says.
 func Shim(args []string) error {
-	if len(args) != 4 {
-		return errors.New("usage: tend shim STATE DIR ID LOG")
+	cfg, err := parseShimArgs(args)
+	if err != nil {
+		return err
 	}
-	cfg := shimConfig{stateRoot: args[0], dir: args[1], id: args[2], logPath: args[3]}
 	report := os.NewFile(3, "report")
 	lock, err := lockShim(cfg.dir)
 	if err != nil {
@@ -144,6 +202,23 @@ func (cfg shimConfig) start() (*libcontainer.Container, *libcontainer.Process, *
 	if err != nil {
 		return nil, nil, nil, fmt.Errorf("opening the log: %w", err)
 	}
+	var stdin *os.File
+	if cfg.stdin != "" {
+		fifo := filepath.Join(cfg.dir, stdinFIFO)
+		_ = os.Remove(fifo)
+		if err := unix.Mkfifo(fifo, 0o600); err != nil {
+			log.Close()
+			return nil, nil, nil, fmt.Errorf("making the stdin FIFO: %w", err)
+		}
+		r, w, err := os.Pipe()
+		if err != nil {
+			log.Close()
+			return nil, nil, nil, err
+		}
+		defer r.Close()
+		stdin = r
+		go feedStdin(fifo, w, cfg.stdin == "once")
+	}
 	c, err := libcontainer.Create(cfg.stateRoot, cfg.id, lcfg)
 	if err != nil {
 		log.Close()
@@ -162,6 +237,9 @@ func (cfg shimConfig) start() (*libcontainer.Container, *libcontainer.Process, *
 		Args: p.Args, Env: p.Env, Cwd: p.Cwd,
 		UID: int(p.User.UID), GID: int(p.User.GID), Stdout: outW, Stderr: errW, Init: true,
 	}
+	if stdin != nil {
+		proc.Stdin = stdin
+	}
 	for _, g := range p.User.AdditionalGids {
 		proc.AdditionalGroups = append(proc.AdditionalGroups, int(g))
 	}
@@ -174,11 +252,19 @@ func (cfg shimConfig) start() (*libcontainer.Container, *libcontainer.Process, *
 	}
 	outW.Close()
 	errW.Close()
-	w := &logWriter{f: log}
+	w := &logWriter{f: log, path: cfg.logPath, maxSize: cfg.maxLogSize, maxFiles: cfg.maxLogFiles}
+	if st, err := log.Stat(); err == nil {
+		w.size = st.Size()
+	}
 	logs := &sync.WaitGroup{}
 	logs.Go(func() { w.copy("stdout", outR) })
 	logs.Go(func() { w.copy("stderr", errR) })
-	go func() { logs.Wait(); log.Close() }()
+	go func() {
+		logs.Wait()
+		w.mu.Lock()
+		w.f.Close()
+		w.mu.Unlock()
+	}()
 	return c, proc, logs, nil
 }
 
@@ -215,13 +301,39 @@ func (cfg shimConfig) wait(proc *libcontainer.Process, oom <-chan struct{}) exit
 	return st
 }
 
+// feedStdin copies what each writer of the FIFO writes to the container's
+// standard input w, until the container ends (or, with once, the first
+// writer is done).
+func feedStdin(fifo string, w *os.File, once bool) {
+	defer w.Close()
+	for {
+		// Opening for reading waits for a writer.
+		f, err := os.OpenFile(fifo, os.O_RDONLY, 0)
+		if err != nil {
+			return
+		}
+		_, err = io.Copy(w, f)
+		f.Close()
+		if once || errors.Is(err, unix.EPIPE) {
+			return
+		}
+	}
+}
+
 // logWriter writes a container's streams to one file in the CRI log
 // format: "TIMESTAMP STREAM F|P LINE", F for the end of a line, P for part
-// of a longer one.
+// of a longer one; it rotates the file past maxSize bytes (see Shim).
 type logWriter struct {
-	mu sync.Mutex
-	f  *os.File
+	mu       sync.Mutex
+	f        *os.File
+	path     string
+	size     int64
+	maxSize  int64
+	maxFiles int
 }
+
+// rotationTimestamp is the suffix of a rotated log, upstream's.
+const rotationTimestamp = "20060102-150405"
 
 func (w *logWriter) copy(stream string, r io.ReadCloser) {
 	defer r.Close()
@@ -253,7 +365,42 @@ func (w *logWriter) write(stream, tag string, line []byte) {
 	b.WriteByte('\n')
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	_, _ = w.f.WriteString(b.String())
+	n, _ := w.f.WriteString(b.String())
+	w.size += int64(n)
+	if w.maxSize > 0 && w.size > w.maxSize {
+		w.rotateLocked(time.Now())
+	}
+}
+
+// rotateLocked renames the log LOG.TIMESTAMP, opens a new one and removes
+// the oldest rotated files beyond maxFiles-1. A failure keeps writing to
+// the file it has.
+func (w *logWriter) rotateLocked(now time.Time) {
+	rotated := w.path + "." + now.UTC().Format(rotationTimestamp)
+	for i := 1; ; i++ {
+		if _, err := os.Lstat(rotated); errors.Is(err, os.ErrNotExist) {
+			break
+		}
+		rotated = fmt.Sprintf("%s.%s-%d", w.path, now.UTC().Format(rotationTimestamp), i)
+	}
+	if err := os.Rename(w.path, rotated); err != nil {
+		return
+	}
+	f, err := os.OpenFile(w.path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o640)
+	if err != nil {
+		_ = os.Rename(rotated, w.path)
+		return
+	}
+	old := w.f
+	w.f, w.size = f, 0
+	old.Close()
+	olds, _ := filepath.Glob(w.path + ".*")
+	slices.Sort(olds) // timestamps sort in time order
+	keep := max(w.maxFiles-1, 1)
+	for len(olds) > keep {
+		_ = os.Remove(olds[0])
+		olds = olds[1:]
+	}
 }
 
 // startShim starts `SELF shim ...` for a container in its own session, so
@@ -271,7 +418,7 @@ func startShim(self string, cfg shimConfig) (int, error) {
 		return 0, err
 	}
 	defer devNull.Close()
-	cmd := exec.Command(self, "shim", cfg.stateRoot, cfg.dir, cfg.id, cfg.logPath)
+	cmd := exec.Command(self, append([]string{"shim"}, cfg.args()...)...)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = devNull, devNull, devNull
 	cmd.ExtraFiles = []*os.File{w}
 	cmd.Dir = "/"

@@ -28,6 +28,9 @@
 //	                      line (3, 6, …) goes to stderr instead of stdout
 //	echo [-n] ARGS...     the arguments joined by spaces
 //	sh -c SCRIPT          runs SCRIPT's commands in this process, below
+//	tar cf - PATH...      writes PATHs (files and directories) as a tar stream to stdout
+//	tar -xmf - [-C DIR]   extracts a tar stream from stdin into DIR (default .), as
+//	                      `kubectl cp` runs it; also xf, and -m is accepted and ignored
 //
 // serve's endpoints (replies are text/plain; a missing or bad parameter is a 400):
 //
@@ -54,7 +57,8 @@
 // failing command prints its error and the script goes on; `exit N` ends it.
 //
 // Started as sh (a link named sh, e.g. /bin/sh in the test image), the
-// program is `testapp sh`, so `sh -c 'echo hi; cat /etc/hostname'` works.
+// program is `testapp sh`, so `sh -c 'echo hi; cat /etc/hostname'` works;
+// started as tar, it is `testapp tar`.
 //
 // Signals: serve handles SIGTERM itself (see serve.go). Every other command,
 // on SIGTERM or SIGINT, prints the signal's name ("SIGTERM") and exits with
@@ -87,8 +91,8 @@ func main() {
 	}
 	a.handleSignals()
 	args := os.Args[1:]
-	if filepath.Base(os.Args[0]) == "sh" {
-		args = append([]string{"sh"}, args...)
+	if base := filepath.Base(os.Args[0]); base == "sh" || base == "tar" {
+		args = append([]string{base}, args...)
 	}
 	os.Exit(a.main(args))
 }
@@ -140,7 +144,7 @@ func (a *app) run(args []string) error {
 
 var commandNames = []string{
 	"serve", "sleep", "exit", "true", "false", "env", "cat", "write", "resolve", "connect",
-	"burn-cpu", "alloc", "id", "hostname", "log", "echo", "sh",
+	"burn-cpu", "alloc", "id", "hostname", "log", "echo", "sh", "tar",
 }
 
 func (a *app) command(name string) (func([]string) error, bool) {
@@ -179,6 +183,8 @@ func (a *app) command(name string) (func([]string) error, bool) {
 		return a.echo, true
 	case "sh":
 		return a.sh, true
+	case "tar":
+		return a.tar, true
 	}
 	return nil, false
 }

@@ -7,7 +7,9 @@
 //
 // It runs two phases: steady, where a pod is created whenever fewer than
 // STARTING are between creation and Running, and burst, where all are
-// created at once (so the last waits for every other's start).
+// created at once (so the last waits for every other's start). With
+// PODSTART_PROFILE_DIR set, the server's CPU profile of the first 5 s of
+// each phase is written there as PHASE.pprof.
 //
 // It must run as root. It re-executes itself in a network namespace of its
 // own, so the node's pod network never touches the machine's, and the
@@ -123,10 +125,28 @@ func run(pods, starting int, tend string) error {
 		name     string
 		starting int
 	}{{"steady", starting}, {"burst", 0}} {
+		profiled := make(chan struct{})
+		if dir := os.Getenv("PODSTART_PROFILE_DIR"); dir != "" {
+			// The server's CPU profile (apiserver, controllers, scheduler and
+			// kubelet are one process) while the phase runs.
+			go func() {
+				defer close(profiled)
+				b, err := cs.Discovery().RESTClient().Get().AbsPath("/debug/pprof/profile").Param("seconds", "5").DoRaw(ctx)
+				if err == nil {
+					err = os.WriteFile(filepath.Join(dir, phase.name+".pprof"), b, 0o644)
+				}
+				if err != nil {
+					fmt.Fprintln(os.Stderr, "podstart: profile:", err)
+				}
+			}()
+		} else {
+			close(profiled)
+		}
 		latencies, err := measure(ctx, cs, phase.name, pods, phase.starting)
 		if err != nil {
 			return err
 		}
+		<-profiled
 		how := fmt.Sprintf("at most %d starting at once", phase.starting)
 		if phase.starting == 0 {
 			how = "all created at once"

@@ -58,6 +58,7 @@ func Binary(t testing.TB) string {
 //
 //	/testapp        the program, 0755
 //	/bin/sh         a symbolic link to /testapp (testapp runs as `sh` when so named)
+//	/bin/tar        likewise, for `kubectl cp`
 //	/etc/passwd     root (0:0) and nobody (65534:65534)
 //	/etc/group      root (0) and nobody (65534)
 //	/tmp            1777
@@ -167,6 +168,7 @@ func newLayer(bin []byte) (v1.Layer, error) {
 	}{
 		{hdr: tar.Header{Name: "bin/", Typeflag: tar.TypeDir, Mode: 0o755}},
 		{hdr: tar.Header{Name: "bin/sh", Typeflag: tar.TypeSymlink, Linkname: "/testapp", Mode: 0o777}},
+		{hdr: tar.Header{Name: "bin/tar", Typeflag: tar.TypeSymlink, Linkname: "/testapp", Mode: 0o777}},
 		{hdr: tar.Header{Name: "etc/", Typeflag: tar.TypeDir, Mode: 0o755}},
 		{hdr: tar.Header{Name: "etc/group", Typeflag: tar.TypeReg, Mode: 0o644}, data: []byte(group)},
 		{hdr: tar.Header{Name: "etc/passwd", Typeflag: tar.TypeReg, Mode: 0o644}, data: []byte(passwd)},

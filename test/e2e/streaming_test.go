@@ -1,0 +1,160 @@
+package e2e
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+
+	"github.com/tendhq/tend/kubelet/runc"
+	"github.com/tendhq/tend/test/netnstest"
+	"github.com/tendhq/tend/test/testapp/testimage"
+)
+
+const streamingPods = `apiVersion: v1
+kind: Pod
+metadata:
+  name: web
+spec:
+  containers:
+  - name: web
+    image: example.local/testapp:1
+    args: ["serve", "--port", "8080"]
+---
+apiVersion: v1
+kind: Pod
+metadata:
+  name: talker
+spec:
+  restartPolicy: Always
+  containers:
+  - name: talker
+    image: example.local/testapp:1
+    command: ["/testapp", "sh", "-c", "echo started; echo line 1; echo line 2; echo line 3; sleep 2; exit 1"]
+`
+
+// TestStreaming: with the real kubectl through the apiserver to the node's
+// kubelet server: logs (tail, timestamps, limit, follow, previous after a
+// restart), exec with exit codes and stdin, cp both ways, and
+// port-forward.
+func TestStreaming(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("real containers need root")
+	}
+	if !netnstest.Rerun(t, reexecBinaryEnv+"="+tendBinary) {
+		return
+	}
+	cgroupRoot := fmt.Sprintf("tend-e2e-%d", os.Getpid())
+	t.Cleanup(func() {
+		if err := runc.RemoveCgroup(cgroupRoot); err != nil {
+			t.Error(err)
+		}
+	})
+	s := startTend(t, "server", "--runtime", "runc", "--cgroup-root", cgroupRoot)
+	archive := filepath.Join(t.TempDir(), "testapp.tar")
+	testimage.Archive(t, archive, "example.local/testapp:1")
+	if r := run(nil, "", tendBinary, "images", "import", archive, "--data-dir", s.dataDir); r.code != 0 {
+		t.Fatalf("%s", r)
+	}
+	k := s.kubectl(t)
+	t.Cleanup(func() { k.run(t, "delete", "pod", "--all", "--wait=true", "--timeout=60s") })
+	k.withStdin(streamingPods).ok(t, "apply", "-f", "-")
+	pod := func(name string) corev1.Pod {
+		var p corev1.Pod
+		if err := json.Unmarshal([]byte(k.ok(t, "get", "pod", name, "-o", "json")), &p); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	eventually(t, "pod web Running", func() (bool, string) {
+		p := pod("web")
+		return p.Status.Phase == corev1.PodRunning, string(p.Status.Phase)
+	})
+	eventually(t, "web's server listening", func() (bool, string) {
+		out := k.run(t, "logs", "web")
+		return strings.Contains(out.stdout, "listening on"), out.String()
+	})
+
+	// Exec: output, exit codes, stdin.
+	if out := k.ok(t, "exec", "web", "--", "/testapp", "echo", "hello", "exec"); out != "hello exec\n" {
+		t.Errorf("kubectl exec echo = %q; want hello exec", out)
+	}
+	if r := k.run(t, "exec", "web", "--", "/testapp", "exit", "7"); r.code != 7 {
+		t.Errorf("kubectl exec exit 7: %s\nwant exit code 7", r)
+	}
+	if out := k.withStdin("from stdin\n").ok(t, "exec", "-i", "web", "--", "/testapp", "cat"); out != "from stdin\n" {
+		t.Errorf("kubectl exec -i cat = %q; want what it was given", out)
+	}
+
+	// cp both ways.
+	local := t.TempDir()
+	if err := os.WriteFile(filepath.Join(local, "in.txt"), []byte("copied in\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	k.ok(t, "cp", filepath.Join(local, "in.txt"), "web:/tmp/in.txt")
+	if out := k.ok(t, "exec", "web", "--", "/testapp", "cat", "/tmp/in.txt"); out != "copied in\n" {
+		t.Errorf("file copied in = %q; want copied in", out)
+	}
+	k.ok(t, "cp", "web:/tmp/in.txt", filepath.Join(local, "out.txt"))
+	if b, err := os.ReadFile(filepath.Join(local, "out.txt")); err != nil || string(b) != "copied in\n" {
+		t.Errorf("file copied out = %q, %v; want copied in", b, err)
+	}
+
+	// Port-forward, then an HTTP GET on the forwarded loopback port.
+	pf := k.start(t, "port-forward", "pod/web", ":8080")
+	re := regexp.MustCompile(`Forwarding from 127\.0\.0\.1:(\d+) -> 8080`)
+	pf.waitFor(t, "port-forward ready", func(out string) bool { return re.MatchString(out) })
+	port := re.FindStringSubmatch(pf.stdout.String())[1]
+	resp, err := (&http.Client{Timeout: 10 * time.Second}).Get("http://127.0.0.1:" + port + "/")
+	if err != nil {
+		t.Fatalf("GET through port-forward: %v\n%s", err, pf)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if strings.TrimSpace(string(body)) != "web" {
+		t.Errorf("through port-forward the pod answered %q; want its hostname web", body)
+	}
+	pf.stop()
+
+	// Logs: a container that restarts; its previous instance's log.
+	eventually(t, "talker restarted", func() (bool, string) {
+		p := pod("talker")
+		cs := p.Status.ContainerStatuses
+		return len(cs) == 1 && cs[0].RestartCount >= 1 && cs[0].State.Running != nil, fmt.Sprintf("%+v", cs)
+	})
+	eventually(t, "talker's current log", func() (bool, string) {
+		out := k.run(t, "logs", "talker")
+		return strings.Contains(out.stdout, "line 3"), out.String()
+	})
+	want := "started\nline 1\nline 2\nline 3\n"
+	if out := k.ok(t, "logs", "talker", "--previous"); out != want {
+		t.Errorf("kubectl logs --previous = %q; want %q", out, want)
+	}
+	if out := k.ok(t, "logs", "talker", "--tail=2"); out != "line 2\nline 3\n" {
+		t.Errorf("kubectl logs --tail=2 = %q; want the last two lines", out)
+	}
+	if out := k.ok(t, "logs", "talker", "--limit-bytes=4"); out != "star" {
+		t.Errorf("kubectl logs --limit-bytes=4 = %q; want star", out)
+	}
+	if out := k.ok(t, "logs", "talker", "--timestamps", "--tail=1"); !regexp.MustCompile(`^\d{4}-\d\d-\d\dT\S+Z line 3\n$`).MatchString(out) {
+		t.Errorf("kubectl logs --timestamps --tail=1 = %q; want a timestamp and line 3", out)
+	}
+	if out := k.ok(t, "logs", "talker", "--since=1h"); out != want {
+		t.Errorf("kubectl logs --since=1h = %q; want all of it", out)
+	}
+	// Follow ends when the container does (it exits after 2 s).
+	if out := k.ok(t, "logs", "-f", "talker"); !strings.HasSuffix(out, "line 3\n") {
+		t.Errorf("kubectl logs -f = %q; want it to the end", out)
+	}
+	if r := k.run(t, "logs", "web", "--previous"); r.code == 0 || !strings.Contains(r.stderr, `previous terminated container "web" in pod "web" not found`) {
+		t.Errorf("kubectl logs --previous of a container that never restarted: %s\nwant upstream's error", r)
+	}
+}

@@ -125,6 +125,7 @@ func TestImageContent(t *testing.T) {
 		{name: "testapp", typ: tar.TypeReg, mode: 0o755, data: string(bin)},
 		{name: "bin/", typ: tar.TypeDir, mode: 0o755},
 		{name: "bin/sh", typ: tar.TypeSymlink, mode: 0o777, linkname: "/testapp"},
+		{name: "bin/tar", typ: tar.TypeSymlink, mode: 0o777, linkname: "/testapp"},
 		{name: "etc/", typ: tar.TypeDir, mode: 0o755},
 		{name: "etc/passwd", typ: tar.TypeReg, mode: 0o644, data: "root:x:0:0:"},
 		{name: "etc/passwd", typ: tar.TypeReg, mode: 0o644, data: "\nnobody:x:65534:65534:"},
@@ -149,8 +150,8 @@ func TestImageContent(t *testing.T) {
 	if _, ok := got["etc/hostname"]; ok {
 		t.Errorf("image has etc/hostname; want none (the runtime provides it)")
 	}
-	if len(got) != 7 {
-		t.Errorf("image has %d files; want 7", len(got))
+	if len(got) != 8 {
+		t.Errorf("image has %d files; want 8", len(got))
 	}
 
 	cf, err := img.ConfigFile()

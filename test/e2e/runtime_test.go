@@ -48,16 +48,18 @@ spec:
       periodSeconds: 1
 `
 
-// TestRealPods: `tend server --runtime runc` runs pods' processes for real,
-// from an image imported with `tend images import`: a pod that runs to
-// completion with its termination message, a server pod that turns Ready by
-// its HTTP probe, and a pod that reaches it by its address.
-func TestRealPods(t *testing.T) {
+// realNode prepares a test of the real runtime and returns the arguments of
+// `tend server` for it: the test re-runs itself in a network namespace of
+// its own (realNode reports false in the parent, which has nothing more to
+// do), pods' cgroups go under a root removed once the server stopped, and
+// the project's test image is imported into the server's data directory.
+func realNode(t *testing.T) (serverArgs []string, ok bool) {
+	t.Helper()
 	if os.Geteuid() != 0 {
 		t.Skip("real containers need root")
 	}
 	if !netnstest.Rerun(t, reexecBinaryEnv+"="+tendBinary) {
-		return
+		return nil, false
 	}
 	cgroupRoot := fmt.Sprintf("tend-e2e-%d", os.Getpid())
 	t.Cleanup(func() {
@@ -67,12 +69,25 @@ func TestRealPods(t *testing.T) {
 			t.Error(err)
 		}
 	})
-	s := startTend(t, "server", "--runtime", "runc", "--cgroup-root", cgroupRoot)
+	dataDir := t.TempDir()
 	archive := filepath.Join(t.TempDir(), "testapp.tar")
 	testimage.Archive(t, archive, "example.local/testapp:1")
-	if r := run(nil, "", tendBinary, "images", "import", archive, "--data-dir", s.dataDir); r.code != 0 {
+	if r := run(nil, "", tendBinary, "images", "import", archive, "--data-dir", dataDir); r.code != 0 {
 		t.Fatalf("%s", r)
 	}
+	return []string{"--runtime", "runc", "--cgroup-root", cgroupRoot, "--data-dir", dataDir}, true
+}
+
+// TestRealPods: `tend server --runtime runc` runs pods' processes for real,
+// from an image imported with `tend images import`: a pod that runs to
+// completion with its termination message, a server pod that turns Ready by
+// its HTTP probe, and a pod that reaches it by its address.
+func TestRealPods(t *testing.T) {
+	args, ok := realNode(t)
+	if !ok {
+		return
+	}
+	s := startTend(t, "server", args...)
 	k := s.kubectl(t)
 	k.withStdin(realPods).ok(t, "apply", "-f", "-")
 	pod := func(name string) corev1.Pod {
@@ -129,20 +144,10 @@ spec:
 // runs on in the same container: it answered all along, its container ID
 // and restart count are the same, and no second container was made.
 func TestRealPodsSurviveRestarts(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Skip("real containers need root")
-	}
-	if !netnstest.Rerun(t, reexecBinaryEnv+"="+tendBinary) {
+	args, ok := realNode(t)
+	if !ok {
 		return
 	}
-	cgroupRoot := fmt.Sprintf("tend-e2e-%d", os.Getpid())
-	t.Cleanup(func() {
-		if err := runc.RemoveCgroup(cgroupRoot); err != nil {
-			t.Error(err)
-		}
-	})
-	dataDir := t.TempDir()
-	args := []string{"--runtime", "runc", "--cgroup-root", cgroupRoot, "--data-dir", dataDir}
 	start := func() *server {
 		s := startTend(t, "server", args...)
 		// Whatever happens, a server still running removes the pods
@@ -157,11 +162,7 @@ func TestRealPodsSurviveRestarts(t *testing.T) {
 		return s
 	}
 	s := start()
-	archive := filepath.Join(t.TempDir(), "testapp.tar")
-	testimage.Archive(t, archive, "example.local/testapp:1")
-	if r := run(nil, "", tendBinary, "images", "import", archive, "--data-dir", dataDir); r.code != 0 {
-		t.Fatalf("%s", r)
-	}
+	dataDir := s.dataDir
 	k := s.kubectl(t)
 	k.withStdin(`apiVersion: v1
 kind: Pod

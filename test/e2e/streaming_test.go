@@ -13,10 +13,6 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
-
-	"github.com/tendhq/tend/kubelet/runc"
-	"github.com/tendhq/tend/test/netnstest"
-	"github.com/tendhq/tend/test/testapp/testimage"
 )
 
 const streamingPods = `apiVersion: v1
@@ -46,24 +42,11 @@ spec:
 // restart), exec with exit codes and stdin, cp both ways, and
 // port-forward.
 func TestStreaming(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Skip("real containers need root")
-	}
-	if !netnstest.Rerun(t, reexecBinaryEnv+"="+tendBinary) {
+	args, ok := realNode(t)
+	if !ok {
 		return
 	}
-	cgroupRoot := fmt.Sprintf("tend-e2e-%d", os.Getpid())
-	t.Cleanup(func() {
-		if err := runc.RemoveCgroup(cgroupRoot); err != nil {
-			t.Error(err)
-		}
-	})
-	s := startTend(t, "server", "--runtime", "runc", "--cgroup-root", cgroupRoot)
-	archive := filepath.Join(t.TempDir(), "testapp.tar")
-	testimage.Archive(t, archive, "example.local/testapp:1")
-	if r := run(nil, "", tendBinary, "images", "import", archive, "--data-dir", s.dataDir); r.code != 0 {
-		t.Fatalf("%s", r)
-	}
+	s := startTend(t, "server", args...)
 	k := s.kubectl(t)
 	t.Cleanup(func() { k.run(t, "delete", "pod", "--all", "--wait=true", "--timeout=60s") })
 	k.withStdin(streamingPods).ok(t, "apply", "-f", "-")

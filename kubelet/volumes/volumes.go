@@ -177,42 +177,35 @@ func (m *Manager) setUp(ctx context.Context, pod *corev1.Pod, v *corev1.Volume, 
 			return m.cfg.Mounter.MountTmpfs(dir, emptyDirSize(pod, v.EmptyDir, src.Allocatable()))
 		}
 		return nil
+	}
+	// The rest are files the kubelet writes: their content, and whether it
+	// is secret (kept in memory, on a tmpfs).
+	var payload map[string]File
+	secret := false
+	switch {
 	case v.ConfigMap != nil:
-		payload, err := configMapPayload(ctx, pod, v.ConfigMap, src)
-		if err != nil {
-			return err
-		}
-		_, err = writeAtomic(dir, payload, now)
-		return err
+		payload, err = configMapPayload(ctx, pod, v.ConfigMap, src)
 	case v.Secret != nil:
-		payload, err := secretPayload(ctx, pod, v.Secret, src)
-		if err != nil {
-			return err
-		}
-		if err := m.tmpfs(dir); err != nil {
-			return err
-		}
-		_, err = writeAtomic(dir, payload, now)
-		return err
+		payload, err = secretPayload(ctx, pod, v.Secret, src)
+		secret = true
 	case v.DownwardAPI != nil:
-		payload, err := downwardAPIPayload(pod, v.DownwardAPI.Items, mode(v.DownwardAPI.DefaultMode), src.Allocatable())
-		if err != nil {
-			return err
-		}
-		_, err = writeAtomic(dir, payload, now)
-		return err
+		payload, err = downwardAPIPayload(pod, v.DownwardAPI.Items, mode(v.DownwardAPI.DefaultMode), src.Allocatable())
 	case v.Projected != nil:
-		payload, err := projectedPayload(ctx, pod, v.Projected, src)
-		if err != nil {
-			return err
-		}
-		if err := m.tmpfs(dir); err != nil {
-			return err
-		}
-		_, err = writeAtomic(dir, payload, now)
+		payload, err = projectedPayload(ctx, pod, v.Projected, src)
+		secret = true
+	default:
+		return nil
+	}
+	if err != nil {
 		return err
 	}
-	return nil
+	if secret {
+		if err := m.tmpfs(dir); err != nil {
+			return err
+		}
+	}
+	_, err = writeAtomic(dir, payload, now)
+	return err
 }
 
 // tmpfs makes dir a tmpfs (of the kernel's default size: half the

@@ -78,6 +78,16 @@ func realNode(t *testing.T) (serverArgs []string, ok bool) {
 	return []string{"--runtime", "runc", "--cgroup-root", cgroupRoot, "--data-dir", dataDir}, true
 }
 
+// getPod is a pod as kubectl gets it.
+func getPod(t *testing.T, k *kubectl, name string) corev1.Pod {
+	t.Helper()
+	var p corev1.Pod
+	if err := json.Unmarshal([]byte(k.ok(t, "get", "pod", name, "-o", "json")), &p); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
 // TestRealPods: `tend server --runtime runc` runs pods' processes for real,
 // from an image imported with `tend images import`: a pod that runs to
 // completion with its termination message, a server pod that turns Ready by
@@ -90,13 +100,7 @@ func TestRealPods(t *testing.T) {
 	s := startTend(t, "server", args...)
 	k := s.kubectl(t)
 	k.withStdin(realPods).ok(t, "apply", "-f", "-")
-	pod := func(name string) corev1.Pod {
-		var p corev1.Pod
-		if err := json.Unmarshal([]byte(k.ok(t, "get", "pod", name, "-o", "json")), &p); err != nil {
-			t.Fatal(err)
-		}
-		return p
-	}
+	pod := func(name string) corev1.Pod { return getPod(t, k, name) }
 	eventually(t, "pod once Succeeded", func() (bool, string) {
 		p := pod("once")
 		return p.Status.Phase == corev1.PodSucceeded, string(p.Status.Phase)
@@ -184,10 +188,7 @@ spec:
 	ready := func(k *kubectl) seen {
 		var got seen
 		eventually(t, "pod web Ready", func() (bool, string) {
-			var p corev1.Pod
-			if err := json.Unmarshal([]byte(k.ok(t, "get", "pod", "web", "-o", "json")), &p); err != nil {
-				t.Fatal(err)
-			}
+			p := getPod(t, k, "web")
 			for _, c := range p.Status.Conditions {
 				if c.Type == corev1.PodReady && c.Status == corev1.ConditionTrue && len(p.Status.ContainerStatuses) == 1 {
 					cs := p.Status.ContainerStatuses[0]

@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -50,13 +49,7 @@ func TestStreaming(t *testing.T) {
 	k := s.kubectl(t)
 	t.Cleanup(func() { k.run(t, "delete", "pod", "--all", "--wait=true", "--timeout=60s") })
 	k.withStdin(streamingPods).ok(t, "apply", "-f", "-")
-	pod := func(name string) corev1.Pod {
-		var p corev1.Pod
-		if err := json.Unmarshal([]byte(k.ok(t, "get", "pod", name, "-o", "json")), &p); err != nil {
-			t.Fatal(err)
-		}
-		return p
-	}
+	pod := func(name string) corev1.Pod { return getPod(t, k, name) }
 	eventually(t, "pod web Running", func() (bool, string) {
 		p := pod("web")
 		return p.Status.Phase == corev1.PodRunning, string(p.Status.Phase)

@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -95,10 +94,7 @@ spec:
 `).ok(t, "apply", "-f", "-")
 	running := func(name string) {
 		eventually(t, "pod "+name+" Running", func() (bool, string) {
-			var p corev1.Pod
-			if err := json.Unmarshal([]byte(k.ok(t, "get", "pod", name, "-o", "json")), &p); err != nil {
-				t.Fatal(err)
-			}
+			p := getPod(t, k, name)
 			return p.Status.Phase == corev1.PodRunning, string(p.Status.Phase) + " " + k.ok(t, "get", "pod", name)
 		})
 	}

@@ -10,7 +10,7 @@ import (
 	"github.com/opencontainers/runc/libcontainer"
 	_ "github.com/opencontainers/runc/libcontainer/nsenter"
 
-	"github.com/tendhq/tend/kubelet/runc"
+	"github.com/tendhq/tend/kubelet/runc/shim"
 )
 
 // runInternal runs the commands tend re-executes itself as for the real
@@ -26,7 +26,7 @@ func runInternal(args []string) bool {
 	case "init":
 		libcontainer.Init() // never returns
 	case "shim":
-		exitWith(runc.Shim(args[2:]))
+		exitWith(shim.Run(args[2:]))
 	}
 	return false
 }

@@ -28,7 +28,7 @@
 //   - A pod's sandbox is a pause process (`tend pause`) in new network, IPC,
 //     UTS and PID namespaces, in its own session so it outlives the kubelet;
 //     containers join its namespaces.
-//   - Each container runs under a shim (`tend shim`), in its own session
+//   - Each container runs under a shim (package shim), in its own session
 //     too: it creates and starts the container with libcontainer, writes its
 //     output to a file in the CRI log format (lines over 16 KiB split into
 //     partial entries), and records how it ended (exit code, signal,
@@ -36,8 +36,10 @@
 //     exit.json, so that a kubelet started again finds running containers
 //     running and ended ones' ends.
 //
-// A process that uses this package must dispatch "PROG init" to
-// libcontainer.Init, "PROG pause" to Pause and "PROG shim" to Shim (see the
+// The shim and the containers' init run from Config.Shim: the slim
+// tend-shim binary tend carries (package shim/embedded), or else the
+// process's own binary. A process that runs its own binary so must dispatch
+// "PROG init" to libcontainer.Init and "PROG shim" to shim.Run (see the
 // package's TestMain), and import
 // github.com/opencontainers/runc/libcontainer/nsenter and
 // github.com/opencontainers/cgroups/devices.

@@ -25,6 +25,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/tendhq/tend/kubelet"
+	"github.com/tendhq/tend/kubelet/runc/shim"
 )
 
 var _ kubelet.ExecRuntime = (*Runtime)(nil)
@@ -55,7 +56,7 @@ func (r *Runtime) Exec(ctx context.Context, id string, opts kubelet.ExecOptions)
 		return 0, fmt.Errorf("container %s is not running", id)
 	}
 	var spec specs.Spec
-	if err := readJSON(filepath.Join(r.containerDir(id), specFile), &spec); err != nil {
+	if err := readJSON(filepath.Join(r.containerDir(id), shim.SpecFile), &spec); err != nil {
 		return 0, fmt.Errorf("container %s: %w", id, err)
 	}
 	p := spec.Process
@@ -261,7 +262,7 @@ func (r *Runtime) Attach(ctx context.Context, id string, opts kubelet.ExecOption
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	if opts.Stdin != nil {
-		fifo := filepath.Join(r.containerDir(id), stdinFIFO)
+		fifo := filepath.Join(r.containerDir(id), shim.StdinFIFO)
 		if _, err := os.Stat(fifo); err != nil {
 			// Upstream attaches the output alone when the container has
 			// no stdin; the caller's input goes nowhere.

@@ -25,6 +25,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/intstr"
 
 	"github.com/tendhq/tend/kubelet"
+	"github.com/tendhq/tend/kubelet/runc/shim"
 )
 
 // maxProbeOutput is how much of a probe's output is kept, as upstream's 10 KiB.
@@ -79,7 +80,7 @@ func (r *Runtime) probeExec(ctx context.Context, id string, command []string) (k
 		return kubelet.ProbeResult{}, fmt.Errorf("container %s: %w", id, err)
 	}
 	var spec specs.Spec
-	if err := readJSON(filepath.Join(r.containerDir(id), specFile), &spec); err != nil {
+	if err := readJSON(filepath.Join(r.containerDir(id), shim.SpecFile), &spec); err != nil {
 		return kubelet.ProbeResult{}, err
 	}
 	var out limitedBuffer

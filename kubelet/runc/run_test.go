@@ -24,6 +24,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 
 	"github.com/tendhq/tend/kubelet/images"
+	"github.com/tendhq/tend/kubelet/runc/shim"
 )
 
 // TestMain lets libcontainer re-execute the test binary as a container's
@@ -35,7 +36,7 @@ func TestMain(m *testing.M) {
 		case "init":
 			libcontainer.Init()
 		case "shim":
-			if err := Shim(os.Args[2:]); err != nil {
+			if err := shim.Run(os.Args[2:]); err != nil {
 				os.Exit(1)
 			}
 			os.Exit(0)

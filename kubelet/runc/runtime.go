@@ -1,6 +1,7 @@
 package runc
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -25,6 +26,8 @@ import (
 	"github.com/tendhq/tend/kubelet"
 	"github.com/tendhq/tend/kubelet/images"
 	"github.com/tendhq/tend/kubelet/podnet"
+	"github.com/tendhq/tend/kubelet/runc/shim"
+	"github.com/tendhq/tend/kubelet/runc/shim/embedded"
 )
 
 // RuntimeName is the runtime's name in containerIDs ("runc://ID") and in the
@@ -41,15 +44,21 @@ type Config struct {
 	LogDir string
 	// Images is the node's image store containers are made from.
 	Images *images.Store
-	// Self is the tend binary run as `pause`, `shim` and `init`; default
-	// this process's executable. When its directory holds Root, the
-	// runtime runs a hard link (or, across file systems, a copy) of it in
-	// Root/bin instead: libcontainer seals the binary it runs as a
-	// container's init with an overlay of the binary's directory and the
-	// container's state directory, which overlayfs refuses when one holds
-	// the other, and libcontainer then copies the whole binary into memory
-	// for every container it starts (100 MB, tens of milliseconds each).
+	// Self is the tend binary run as `pause` (and as Shim's default);
+	// default this process's executable.
 	Self string
+	// Shim is the binary run as containers' shims and init (`BIN shim
+	// ...`, `BIN init`). Default: the slim tend-shim this tend carries
+	// (package shim/embedded), written to Root/bin/tend-shim; a tend built
+	// without one runs Self, whose start-up costs tens of milliseconds
+	// more twice per container. When Self's directory holds Root, a hard
+	// link (or, across file systems, a copy) of it in Root/bin is run
+	// instead: libcontainer seals the binary it runs as a container's init
+	// with an overlay of the binary's directory and the container's state
+	// directory, which overlayfs refuses when one holds the other, and
+	// libcontainer then copies the whole binary into memory for every
+	// container it starts.
+	Shim string
 	// CgroupParent is the cgroup pods' cgroups go under; default "tend".
 	CgroupParent string
 	// ClusterDNS and ClusterDomain (default cluster.local) are pods'
@@ -174,11 +183,17 @@ func New(cfg Config) (*Runtime, error) {
 			return nil, fmt.Errorf("runc: %w", err)
 		}
 	}
-	self, err := sealableSelf(cfg.Self, cfg.Root)
-	if err != nil {
-		return nil, fmt.Errorf("runc: %w", err)
+	if cfg.Shim == "" {
+		var err error
+		if b := embedded.Shim(); b != nil {
+			cfg.Shim, err = installShim(b, filepath.Join(cfg.Root, "bin"))
+		} else {
+			cfg.Shim, err = sealableSelf(cfg.Self, cfg.Root)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("runc: %w", err)
+		}
 	}
-	cfg.Self = self
 	r := &Runtime{cfg: cfg, sandboxes: map[string]*sandboxRecord{}, containers: map[string]*containerRecord{},
 		networkErr: "the node has no pod CIDR yet"}
 	if err := r.load(); err != nil {
@@ -225,6 +240,24 @@ func sealableSelf(self, root string) (string, error) {
 		return "", err
 	}
 	return link, nil
+}
+
+// installShim makes dir/tend-shim the binary b, unless it is already, and
+// returns its path. A new binary replaces the file, so that the shims
+// running the old one keep it.
+func installShim(b []byte, dir string) (string, error) {
+	path := filepath.Join(dir, "tend-shim")
+	if old, err := os.ReadFile(path); err == nil && bytes.Equal(old, b) {
+		return path, nil
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return "", err
+	}
+	tmp := path + ".new"
+	if err := os.WriteFile(tmp, b, 0o755); err != nil {
+		return "", err
+	}
+	return path, os.Rename(tmp, path)
 }
 
 func copyFile(src, dst string, mode os.FileMode) error {
@@ -616,7 +649,7 @@ func (r *Runtime) CreateContainer(ctx context.Context, sandboxID string, cfg kub
 	if err != nil {
 		return "", err
 	}
-	if err := writeJSON(filepath.Join(dir, specFile), spec); err != nil {
+	if err := writeJSON(filepath.Join(dir, shim.SpecFile), spec); err != nil {
 		return "", err
 	}
 	imageRef := img.ID
@@ -695,12 +728,12 @@ func (r *Runtime) StartContainer(_ context.Context, id string) error {
 	if rec.Started {
 		return fmt.Errorf("container %s was started already", id)
 	}
-	shim := shimConfig{stateRoot: r.stateRoot(), dir: r.containerDir(id), id: id, logPath: rec.LogPath,
-		maxLogSize: r.cfg.ContainerLogMaxSize, maxLogFiles: r.cfg.ContainerLogMaxFiles}
+	sc := shim.Config{StateRoot: r.stateRoot(), Dir: r.containerDir(id), ID: id, LogPath: rec.LogPath,
+		MaxLogSize: r.cfg.ContainerLogMaxSize, MaxLogFiles: r.cfg.ContainerLogMaxFiles}
 	if rec.Stdin {
-		shim.stdin = map[bool]string{false: "keep", true: "once"}[rec.StdinOnce]
+		sc.Stdin = map[bool]string{false: "keep", true: "once"}[rec.StdinOnce]
 	}
-	if _, err := startShim(r.cfg.Self, shim); err != nil {
+	if _, err := shim.Start(r.cfg.Shim, sc); err != nil {
 		return err
 	}
 	r.mu.Lock()
@@ -721,7 +754,7 @@ func (r *Runtime) StopContainer(_ context.Context, id string, grace time.Duratio
 		return nil
 	}
 	dir := r.containerDir(id)
-	if _, done, _ := readExit(dir); done {
+	if _, done, _ := shim.ReadExit(dir); done {
 		return nil
 	}
 	lc, err := libcontainer.Load(r.stateRoot(), id)
@@ -741,11 +774,11 @@ func (r *Runtime) StopContainer(_ context.Context, id string, grace time.Duratio
 		deadline = time.Now().Add(10 * time.Second)
 	}
 	for {
-		if _, done, _ := readExit(dir); done {
+		if _, done, _ := shim.ReadExit(dir); done {
 			return nil
 		}
 		if st, err := lc.Status(); err == nil && st == libcontainer.Stopped {
-			if _, done, _ := readExit(dir); done || !shimAlive(dir) {
+			if _, done, _ := shim.ReadExit(dir); done || !shim.Alive(dir) {
 				return nil
 			}
 		}
@@ -828,12 +861,12 @@ func (r *Runtime) status(rec *containerRecord) kubelet.ContainerStatus {
 	}
 	st.StartedAt = c.StartedAt
 	dir := r.containerDir(c.ID)
-	exit, done, err := readExit(dir)
+	exit, done, err := shim.ReadExit(dir)
 	alive := false
 	if err == nil && !done {
-		if alive = shimAlive(dir); !alive {
+		if alive = shim.Alive(dir); !alive {
 			// The shim may have written the exit and ended since.
-			exit, done, err = readExit(dir)
+			exit, done, err = shim.ReadExit(dir)
 		}
 	}
 	switch {
@@ -959,7 +992,7 @@ func writeJSON(path string, v any) error {
 	if err != nil {
 		return err
 	}
-	return writeAtomic(path, b)
+	return shim.WriteAtomic(path, b)
 }
 
 func readJSON(path string, v any) error {

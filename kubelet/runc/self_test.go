@@ -49,3 +49,31 @@ func TestSealableSelf(t *testing.T) {
 		t.Errorf("after the binary changed, sealableSelf = %s, %v; want a link of the new one", got, err)
 	}
 }
+
+// TestInstallShim: the carried shim binary is written once, kept while it
+// is the same, and replaced by a new file (running shims keep the old one)
+// when it changes.
+func TestInstallShim(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "bin")
+	path, err := installShim([]byte("one"), dir)
+	if err != nil || path != filepath.Join(dir, "tend-shim") {
+		t.Fatalf("installShim = %s, %v; want %s/tend-shim", path, err, dir)
+	}
+	first, _ := os.Stat(path)
+	if _, err := installShim([]byte("one"), dir); err != nil {
+		t.Fatal(err)
+	}
+	same, _ := os.Stat(path)
+	if !os.SameFile(first, same) {
+		t.Error("the same binary was written again")
+	}
+	if _, err := installShim([]byte("two"), dir); err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := os.ReadFile(path); string(b) != "two" {
+		t.Errorf("after a change %s holds %q; want %q", path, b, "two")
+	}
+	if now, _ := os.Stat(path); os.SameFile(first, now) || now.Mode().Perm() != 0o755 {
+		t.Errorf("a changed binary must be a new executable file (mode %v)", now.Mode())
+	}
+}

@@ -16,6 +16,7 @@ import (
 	"github.com/opencontainers/runc/libcontainer"
 
 	"github.com/tendhq/tend/kubelet/images"
+	"github.com/tendhq/tend/kubelet/runc/shim"
 )
 
 // TestShimRunsAContainerAndRecordsItsEnd: the shim starts the container,
@@ -44,7 +45,7 @@ func TestShimRunsAContainerAndRecordsItsEnd(t *testing.T) {
 		logs  []string
 	}{
 		{id: "logs", args: []string{"log"}, logs: []string{" stdout F to stdout", " stderr F to stderr",
-			" stdout P " + strings.Repeat("x", logLineMax), " stdout F " + strings.Repeat("x", 20000-logLineMax), " stdout P no newline at the end"}},
+			" stdout P " + strings.Repeat("x", shim.LogLineMax), " stdout F " + strings.Repeat("x", 20000-shim.LogLineMax), " stdout P no newline at the end"}},
 		{id: "exits", args: []string{"exit", "7"}, exit: 7},
 		{id: "oom", args: []string{"alloc"}, limit: "32Mi", exit: 137, oom: true},
 	} {
@@ -64,11 +65,11 @@ func TestShimRunsAContainerAndRecordsItsEnd(t *testing.T) {
 				t.Fatal(err)
 			}
 			b, _ := json.Marshal(s)
-			if err := os.WriteFile(filepath.Join(cdir, specFile), b, 0o600); err != nil {
+			if err := os.WriteFile(filepath.Join(cdir, shim.SpecFile), b, 0o600); err != nil {
 				t.Fatal(err)
 			}
 			logPath := filepath.Join(cdir, "log")
-			pid, err := startShim(self, shimConfig{stateRoot: state, dir: cdir, id: tt.id, logPath: logPath})
+			pid, err := shim.Start(self, shim.Config{StateRoot: state, Dir: cdir, ID: tt.id, LogPath: logPath})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -82,13 +83,13 @@ func TestShimRunsAContainerAndRecordsItsEnd(t *testing.T) {
 				}
 			})
 			if pid <= 0 {
-				t.Errorf("startShim = pid %d; want the container's", pid)
+				t.Errorf("shim.Start = pid %d; want the container's", pid)
 			}
-			var st exitStatus
+			var st shim.ExitStatus
 			deadline := time.Now().Add(20 * time.Second)
 			for {
 				var ok bool
-				if st, ok, err = readExit(cdir); err != nil {
+				if st, ok, err = shim.ReadExit(cdir); err != nil {
 					t.Fatal(err)
 				} else if ok {
 					break
@@ -140,13 +141,13 @@ func TestShimReportsAFailedStart(t *testing.T) {
 		t.Fatal(err)
 	}
 	b, _ := json.Marshal(s)
-	if err := os.WriteFile(filepath.Join(cdir, specFile), b, 0o600); err != nil {
+	if err := os.WriteFile(filepath.Join(cdir, shim.SpecFile), b, 0o600); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { removeCgroupParents(t, "tend-test") })
-	_, err = startShim(self, shimConfig{stateRoot: filepath.Join(dir, "state"), dir: cdir, id: "nostart", logPath: filepath.Join(cdir, "log")})
+	_, err = shim.Start(self, shim.Config{StateRoot: filepath.Join(dir, "state"), Dir: cdir, ID: "nostart", LogPath: filepath.Join(cdir, "log")})
 	if err == nil || !strings.Contains(err.Error(), "/no/such/program") {
-		t.Errorf("startShim of a container whose program is missing = %v; want an error naming it", err)
+		t.Errorf("shim.Start of a container whose program is missing = %v; want an error naming it", err)
 	}
 }
 
@@ -154,27 +155,3 @@ var v1ConfigFileWithEntrypoint = func() (cf v1.ConfigFile) {
 	cf.Config.Entrypoint = []string{"/no/such/program"}
 	return cf
 }()
-
-// TestShimLock: a container's shim counts as alive exactly while it holds
-// its lock, which a second shim cannot take.
-func TestShimLock(t *testing.T) {
-	dir := t.TempDir()
-	if shimAlive(dir) {
-		t.Fatal("alive before any shim locked")
-	}
-	lock, err := lockShim(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !shimAlive(dir) {
-		t.Error("not alive while the lock is held")
-	}
-	if second, err := lockShim(dir); err == nil {
-		second.Close()
-		t.Error("a second shim took the lock")
-	}
-	lock.Close()
-	if shimAlive(dir) {
-		t.Error("alive after the lock was let go")
-	}
-}

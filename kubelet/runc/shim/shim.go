@@ -1,4 +1,4 @@
-package runc
+package shim
 
 import (
 	"bufio"
@@ -30,14 +30,14 @@ import (
 //	stdin         a FIFO whose writers' data the shim copies to the
 //	              container's standard input, for containers with stdin
 const (
-	specFile  = "config.json"
-	exitFile  = "exit.json"
-	lockFile  = "shim.lock"
-	stdinFIFO = "stdin"
+	SpecFile  = "config.json"
+	ExitFile  = "exit.json"
+	LockFile  = "shim.lock"
+	StdinFIFO = "stdin"
 )
 
-// exitStatus is how a container ended, as its shim saw it.
-type exitStatus struct {
+// ExitStatus is how a container ended, as its shim saw it.
+type ExitStatus struct {
 	ExitCode   int32     `json:"exitCode"`
 	Signal     string    `json:"signal,omitempty"`
 	OOMKilled  bool      `json:"oomKilled,omitempty"`
@@ -45,65 +45,65 @@ type exitStatus struct {
 	FinishedAt time.Time `json:"finishedAt"`
 }
 
-// shimConfig is what a shim is told on its command line.
-type shimConfig struct {
-	stateRoot string // libcontainer's root
-	dir       string // the container's directory: config.json, exit.json
-	id        string
-	logPath   string
-	// maxLogSize and maxLogFiles rotate the log (0: never); stdin is
-	// "" (none), "keep" or "once" (see stdinFIFO).
-	maxLogSize  int64
-	maxLogFiles int
-	stdin       string
+// Config is what a shim is told on its command line (Args).
+type Config struct {
+	StateRoot string // libcontainer's root
+	Dir       string // the container's directory: config.json, exit.json
+	ID        string
+	LogPath   string
+	// MaxLogSize and MaxLogFiles rotate the log (0: never).
+	MaxLogSize  int64
+	MaxLogFiles int
+	// Stdin is "" (none), "keep" or "once" (see StdinFIFO).
+	Stdin string
 }
 
 // args are the shim's command-line arguments after "shim".
-func (cfg shimConfig) args() []string {
-	out := []string{cfg.stateRoot, cfg.dir, cfg.id, cfg.logPath}
-	if cfg.maxLogSize > 0 {
-		out = append(out, fmt.Sprintf("max-log-size=%d", cfg.maxLogSize), fmt.Sprintf("max-log-files=%d", cfg.maxLogFiles))
+func (cfg Config) Args() []string {
+	out := []string{cfg.StateRoot, cfg.Dir, cfg.ID, cfg.LogPath}
+	if cfg.MaxLogSize > 0 {
+		out = append(out, fmt.Sprintf("max-log-size=%d", cfg.MaxLogSize), fmt.Sprintf("max-log-files=%d", cfg.MaxLogFiles))
 	}
-	if cfg.stdin != "" {
-		out = append(out, "stdin="+cfg.stdin)
+	if cfg.Stdin != "" {
+		out = append(out, "stdin="+cfg.Stdin)
 	}
 	return out
 }
 
-// parseShimArgs reads what args wrote.
-func parseShimArgs(args []string) (shimConfig, error) {
+// ParseArgs reads what args wrote.
+func ParseArgs(args []string) (Config, error) {
 	if len(args) < 4 {
-		return shimConfig{}, errors.New("usage: tend shim STATE DIR ID LOG [max-log-size=N max-log-files=N] [stdin=keep|once]")
+		return Config{}, errors.New("usage: tend shim STATE DIR ID LOG [max-log-size=N max-log-files=N] [stdin=keep|once]")
 	}
-	cfg := shimConfig{stateRoot: args[0], dir: args[1], id: args[2], logPath: args[3]}
+	cfg := Config{StateRoot: args[0], Dir: args[1], ID: args[2], LogPath: args[3]}
 	for _, a := range args[4:] {
 		k, v, _ := strings.Cut(a, "=")
 		var err error
 		switch k {
 		case "max-log-size":
-			cfg.maxLogSize, err = strconv.ParseInt(v, 10, 64)
+			cfg.MaxLogSize, err = strconv.ParseInt(v, 10, 64)
 		case "max-log-files":
-			cfg.maxLogFiles, err = strconv.Atoi(v)
+			cfg.MaxLogFiles, err = strconv.Atoi(v)
 		case "stdin":
 			if v != "keep" && v != "once" {
 				err = errors.New("want keep or once")
 			}
-			cfg.stdin = v
+			cfg.Stdin = v
 		default:
 			err = errors.New("unknown argument")
 		}
 		if err != nil {
-			return shimConfig{}, fmt.Errorf("tend shim: %q: %w", a, err)
+			return Config{}, fmt.Errorf("tend shim: %q: %w", a, err)
 		}
 	}
 	return cfg, nil
 }
 
-// logLineMax is the longest line a log entry holds; longer lines are cut
+// LogLineMax is the longest line a log entry holds; longer lines are cut
 // into partial ("P") entries, as the CRI log format says.
-const logLineMax = 16 << 10
+const LogLineMax = 16 << 10
 
-// Shim is `tend shim STATE DIR ID LOG [max-log-size=N max-log-files=N]
+// Run is `BINARY shim STATE DIR ID LOG [max-log-size=N max-log-files=N]
 // [stdin=keep|once]`: it runs one container and outlives the kubelet that
 // started it. It creates and starts the container from DIR/config.json with
 // libcontainer (state under STATE), reports "ok PID" or the error on file
@@ -117,13 +117,13 @@ const logLineMax = 16 << 10
 // container's standard input is fed from the FIFO DIR/stdin: what each
 // writer of it (an attach) writes; with stdin=once it is closed when the
 // first writer is done, as a pod's stdinOnce says.
-func Shim(args []string) error {
-	cfg, err := parseShimArgs(args)
+func Run(args []string) error {
+	cfg, err := ParseArgs(args)
 	if err != nil {
 		return err
 	}
 	report := os.NewFile(3, "report")
-	lock, err := lockShim(cfg.dir)
+	lock, err := lock(cfg.Dir)
 	if err != nil {
 		fmt.Fprintf(report, "error: %v\n", err)
 		report.Close()
@@ -155,14 +155,14 @@ func Shim(args []string) error {
 	if err != nil {
 		return err
 	}
-	return writeAtomic(filepath.Join(cfg.dir, exitFile), b)
+	return WriteAtomic(filepath.Join(cfg.Dir, ExitFile), b)
 }
 
-// lockShim takes DIR/shim.lock for as long as the returned file is open
+// lock takes DIR/shim.lock for as long as the returned file is open
 // (the kernel lets go of it when the shim ends, however it ends): while it
 // is held, the container's exit is still to be written.
-func lockShim(dir string) (*os.File, error) {
-	f, err := os.OpenFile(filepath.Join(dir, lockFile), os.O_CREATE|os.O_RDWR, 0o600)
+func lock(dir string) (*os.File, error) {
+	f, err := os.OpenFile(filepath.Join(dir, LockFile), os.O_CREATE|os.O_RDWR, 0o600)
 	if err != nil {
 		return nil, err
 	}
@@ -173,10 +173,10 @@ func lockShim(dir string) (*os.File, error) {
 	return f, nil
 }
 
-// shimAlive reports whether the shim of the container in dir still lives,
+// Alive reports whether the shim of the container in dir still lives,
 // that is, whether its exit is still to be recorded.
-func shimAlive(dir string) bool {
-	f, err := os.Open(filepath.Join(dir, lockFile))
+func Alive(dir string) bool {
+	f, err := os.Open(filepath.Join(dir, LockFile))
 	if err != nil {
 		return false
 	}
@@ -185,26 +185,26 @@ func shimAlive(dir string) bool {
 }
 
 // start creates and starts the container, its output going to the log.
-func (cfg shimConfig) start() (*libcontainer.Container, *libcontainer.Process, *sync.WaitGroup, error) {
-	b, err := os.ReadFile(filepath.Join(cfg.dir, specFile))
+func (cfg Config) start() (*libcontainer.Container, *libcontainer.Process, *sync.WaitGroup, error) {
+	b, err := os.ReadFile(filepath.Join(cfg.Dir, SpecFile))
 	if err != nil {
 		return nil, nil, nil, err
 	}
 	var spec specs.Spec
 	if err := json.Unmarshal(b, &spec); err != nil {
-		return nil, nil, nil, fmt.Errorf("%s: %w", specFile, err)
+		return nil, nil, nil, fmt.Errorf("%s: %w", SpecFile, err)
 	}
-	lcfg, err := specconv.CreateLibcontainerConfig(&specconv.CreateOpts{CgroupName: cfg.id, Spec: &spec})
+	lcfg, err := specconv.CreateLibcontainerConfig(&specconv.CreateOpts{CgroupName: cfg.ID, Spec: &spec})
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	log, err := os.OpenFile(cfg.logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o640)
+	log, err := os.OpenFile(cfg.LogPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o640)
 	if err != nil {
 		return nil, nil, nil, fmt.Errorf("opening the log: %w", err)
 	}
 	var stdin *os.File
-	if cfg.stdin != "" {
-		fifo := filepath.Join(cfg.dir, stdinFIFO)
+	if cfg.Stdin != "" {
+		fifo := filepath.Join(cfg.Dir, StdinFIFO)
 		_ = os.Remove(fifo)
 		if err := unix.Mkfifo(fifo, 0o600); err != nil {
 			log.Close()
@@ -217,9 +217,9 @@ func (cfg shimConfig) start() (*libcontainer.Container, *libcontainer.Process, *
 		}
 		defer r.Close()
 		stdin = r
-		go feedStdin(fifo, w, cfg.stdin == "once")
+		go feedStdin(fifo, w, cfg.Stdin == "once")
 	}
-	c, err := libcontainer.Create(cfg.stateRoot, cfg.id, lcfg)
+	c, err := libcontainer.Create(cfg.StateRoot, cfg.ID, lcfg)
 	if err != nil {
 		log.Close()
 		return nil, nil, nil, err
@@ -252,7 +252,7 @@ func (cfg shimConfig) start() (*libcontainer.Container, *libcontainer.Process, *
 	}
 	outW.Close()
 	errW.Close()
-	w := &logWriter{f: log, path: cfg.logPath, maxSize: cfg.maxLogSize, maxFiles: cfg.maxLogFiles}
+	w := &logWriter{f: log, path: cfg.LogPath, maxSize: cfg.MaxLogSize, maxFiles: cfg.MaxLogFiles}
 	if st, err := log.Stat(); err == nil {
 		w.size = st.Size()
 	}
@@ -269,9 +269,9 @@ func (cfg shimConfig) start() (*libcontainer.Container, *libcontainer.Process, *
 }
 
 // wait waits for the container's process and says how it ended.
-func (cfg shimConfig) wait(proc *libcontainer.Process, oom <-chan struct{}) exitStatus {
+func (cfg Config) wait(proc *libcontainer.Process, oom <-chan struct{}) ExitStatus {
 	ps, err := proc.Wait()
-	var st exitStatus
+	var st ExitStatus
 	var exitErr *exec.ExitError
 	if errors.As(err, &exitErr) {
 		ps = exitErr.ProcessState
@@ -337,7 +337,7 @@ const rotationTimestamp = "20060102-150405"
 
 func (w *logWriter) copy(stream string, r io.ReadCloser) {
 	defer r.Close()
-	br := bufio.NewReaderSize(r, logLineMax)
+	br := bufio.NewReaderSize(r, LogLineMax)
 	for {
 		line, err := br.ReadSlice('\n')
 		if len(line) > 0 {
@@ -403,10 +403,10 @@ func (w *logWriter) rotateLocked(now time.Time) {
 	}
 }
 
-// startShim starts `SELF shim ...` for a container in its own session, so
+// Start starts `BINARY shim ...` (see Run) for a container in its own session, so
 // that it outlives the caller, and returns the container's PID once it
 // runs, or the shim's error.
-func startShim(self string, cfg shimConfig) (int, error) {
+func Start(binary string, cfg Config) (int, error) {
 	r, w, err := os.Pipe()
 	if err != nil {
 		return 0, err
@@ -418,7 +418,7 @@ func startShim(self string, cfg shimConfig) (int, error) {
 		return 0, err
 	}
 	defer devNull.Close()
-	cmd := exec.Command(self, append([]string{"shim"}, cfg.args()...)...)
+	cmd := exec.Command(binary, append([]string{"shim"}, cfg.Args()...)...)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = devNull, devNull, devNull
 	cmd.ExtraFiles = []*os.File{w}
 	cmd.Dir = "/"
@@ -442,24 +442,25 @@ func startShim(self string, cfg shimConfig) (int, error) {
 	return 0, fmt.Errorf("the container's shim ended without a word (%v)", err)
 }
 
-// readExit reads how a container ended; ok is false while it has not.
-func readExit(dir string) (exitStatus, bool, error) {
-	b, err := os.ReadFile(filepath.Join(dir, exitFile))
+// ReadExit reads how a container ended; ok is false while it has not.
+func ReadExit(dir string) (ExitStatus, bool, error) {
+	b, err := os.ReadFile(filepath.Join(dir, ExitFile))
 	if errors.Is(err, os.ErrNotExist) {
-		return exitStatus{}, false, nil
+		return ExitStatus{}, false, nil
 	}
 	if err != nil {
-		return exitStatus{}, false, err
+		return ExitStatus{}, false, err
 	}
-	var st exitStatus
+	var st ExitStatus
 	if err := json.Unmarshal(b, &st); err != nil {
-		return exitStatus{}, false, fmt.Errorf("%s: %w", exitFile, err)
+		return ExitStatus{}, false, fmt.Errorf("%s: %w", ExitFile, err)
 	}
 	return st, true, nil
 }
 
-// writeAtomic replaces path with b.
-func writeAtomic(path string, b []byte) error {
+// WriteAtomic replaces path with b: readers see the old content or the new,
+// never part of it.
+func WriteAtomic(path string, b []byte) error {
 	tmp := path + ".tmp"
 	if err := os.WriteFile(tmp, b, 0o600); err != nil {
 		return err

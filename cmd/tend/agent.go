@@ -54,6 +54,8 @@ type agentConfig struct {
 	prefix                   string
 	qps                      float64
 	burst                    int
+	eventQPS                 float64
+	eventBurst               int
 	capacity                 string
 	nodeLabels               string
 	taints                   string
@@ -83,6 +85,8 @@ func agentFlags(fs *flag.FlagSet, a *agentConfig, many bool) {
 		fs.Float64Var(&a.qps, "kube-api-qps", 0, "requests per second to the apiserver, for all the nodes together (default 50 a node, at most 5000)")
 		fs.IntVar(&a.burst, "kube-api-burst", 0, "burst of requests to the apiserver (default twice the QPS)")
 	}
+	fs.Float64Var(&a.eventQPS, "event-qps", 50, "Events written a second, a node; they have a rate limit of their own, apart from --kube-api-qps, as upstream's kubelet")
+	fs.IntVar(&a.eventBurst, "event-burst", 100, "burst of Events a node")
 	fs.StringVar(&a.capacity, "simulated-capacity", "", "capacity of a simulated node, e.g. cpu=4,memory=16Gi,pods=110 (default that, with ephemeral-storage=100Gi)")
 	fs.StringVar(&a.nodeLabels, "node-labels", "", "labels to add to the node(s), key=value,...")
 	fs.StringVar(&a.taints, "register-with-taints", "", "taints the node(s) register with, key=value:Effect,...")
@@ -254,7 +258,16 @@ func runNodes(ctx context.Context, rc *rest.Config, a agentConfig, reg prometheu
 	if err != nil {
 		return err
 	}
-	recorder := controllers.NewRecorder(client, "kubelet", controllers.RecorderOptions{Logf: logf})
+	// Events have a rate limit of their own, as upstream's kubelet's, so that
+	// a node's Events never slow its pods' status or volumes.
+	erc := rest.CopyConfig(rc)
+	erc.QPS = float32(min(a.eventQPS*float64(len(names)), 5000))
+	erc.Burst = min(a.eventBurst*len(names), 10000)
+	eventClient, err := kubernetes.NewForConfig(erc)
+	if err != nil {
+		return err
+	}
+	recorder := controllers.NewRecorder(eventClient, "kubelet", controllers.RecorderOptions{Logf: logf})
 	// One watch of services for every node of the process, for containers'
 	// service environment variables.
 	services := informers.New[*corev1.Service](client.CoreV1().Services(""), informers.Options{Logf: logf})

@@ -9,7 +9,9 @@
 // STARTING are between creation and Running, and burst, where all are
 // created at once (so the last waits for every other's start). With
 // PODSTART_PROFILE_DIR set, the server's CPU profile of the first 5 s of
-// each phase is written there as PHASE.pprof.
+// each phase is written there as PHASE.pprof, and its goroutines 1, 2 and
+// 3 s into the phase as PHASE-goroutines-N.txt, and an execution trace of
+// its first 3 s as PHASE.trace.
 //
 // It must run as root. It re-executes itself in a network namespace of its
 // own, so the node's pod network never touches the machine's, and the
@@ -139,6 +141,23 @@ func run(pods, starting int, tend string) error {
 					fmt.Fprintln(os.Stderr, "podstart: profile:", err)
 				}
 			}()
+			// Where the server's goroutines wait, three times a second
+			// apart: what a phase limited by a lock rather than CPU waits on.
+			go func() {
+				b, err := cs.Discovery().RESTClient().Get().AbsPath("/debug/pprof/trace").Param("seconds", "3").DoRaw(ctx)
+				if err == nil {
+					_ = os.WriteFile(filepath.Join(dir, phase.name+".trace"), b, 0o644)
+				}
+			}()
+			go func() {
+				for i := range 3 {
+					time.Sleep(time.Second)
+					b, err := cs.Discovery().RESTClient().Get().AbsPath("/debug/pprof/goroutine").Param("debug", "1").DoRaw(ctx)
+					if err == nil {
+						_ = os.WriteFile(filepath.Join(dir, fmt.Sprintf("%s-goroutines-%d.txt", phase.name, i)), b, 0o644)
+					}
+				}
+			}()
 		} else {
 			close(profiled)
 		}
@@ -188,15 +207,22 @@ func measure(ctx context.Context, cs kubernetes.Interface, prefix string, pods, 
 	var mu sync.Mutex
 	created := map[string]time.Time{}
 	running := map[string]time.Duration{}
+	stages := stageTimes{}
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
 		for ev := range w.ResultChan() {
 			p, ok := ev.Object.(*corev1.Pod)
-			if !ok || ev.Type == watch.Deleted || p.Status.Phase != corev1.PodRunning {
+			if !ok || ev.Type == watch.Deleted {
 				continue
 			}
 			now := time.Now()
+			mu.Lock()
+			stages.see(p, now)
+			mu.Unlock()
+			if p.Status.Phase != corev1.PodRunning {
+				continue
+			}
 			mu.Lock()
 			t, ok := created[p.Name]
 			_, seen := running[p.Name]
@@ -241,12 +267,56 @@ func measure(ctx context.Context, cs kubernetes.Interface, prefix string, pods, 
 	case <-time.After(5 * time.Minute):
 		return nil, fmt.Errorf("%d of %d pods Running after 5 minutes", len(running), pods)
 	}
+	mu.Lock()
+	fmt.Printf("STAGES %s (p50): %s\n", prefix, stages.summary(created))
+	mu.Unlock()
 	out := make([]time.Duration, 0, pods)
 	for _, d := range running {
 		out = append(out, d)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i] < out[j] })
 	return out, nil
+}
+
+// stageTimes is when the watch first showed each pod bound to the node, with
+// a status from its kubelet (status.startTime), and Running.
+type stageTimes map[string]*[3]time.Time
+
+func (st stageTimes) see(p *corev1.Pod, now time.Time) {
+	t := st[p.Name]
+	if t == nil {
+		t = &[3]time.Time{}
+		st[p.Name] = t
+	}
+	for i, reached := range []bool{p.Spec.NodeName != "", p.Status.StartTime != nil, p.Status.Phase == corev1.PodRunning} {
+		if reached && t[i].IsZero() {
+			t[i] = now
+		}
+	}
+}
+
+// summary is the median time of each stage from the one before.
+func (st stageTimes) summary(created map[string]time.Time) string {
+	names := []string{"created→bound", "bound→kubelet status", "kubelet status→Running"}
+	var out []string
+	for i, name := range names {
+		var ds []time.Duration
+		for pod, t := range st {
+			from := created[pod]
+			if i > 0 {
+				from = t[i-1]
+			}
+			if !from.IsZero() && !t[i].IsZero() {
+				ds = append(ds, t[i].Sub(from))
+			}
+		}
+		if len(ds) == 0 {
+			continue
+		}
+		sort.Slice(ds, func(a, b int) bool { return ds[a] < ds[b] })
+		out = append(out, fmt.Sprintf("%s %v", name, cluster.Percentile(ds, 0.5).Round(time.Millisecond)))
+	}
+	return strings.Join(out, ", ")
 }
 
 // deleteAll deletes the pods and waits until they are gone.

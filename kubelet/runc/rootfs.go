@@ -64,45 +64,16 @@ func unmountRootfs(dir string) error {
 	return nil
 }
 
-// isMountPoint reports whether path is a mount point, by /proc/self/mountinfo.
+// isMountPoint reports whether path is a mount point: on another device
+// than its parent directory. (Asked at every container start, it must not
+// read /proc/self/mountinfo, whose length grows with the node's pods.)
 func isMountPoint(path string) (bool, error) {
-	b, err := os.ReadFile("/proc/self/mountinfo")
-	if err != nil {
-		return false, err
+	var st, parent unix.Stat_t
+	if err := unix.Lstat(path, &st); err != nil {
+		return false, fmt.Errorf("stat %s: %w", path, err)
 	}
-	for _, l := range strings.Split(string(b), "\n") {
-		f := strings.Fields(l)
-		if len(f) > 4 && unescapeMountinfo(f[4]) == path {
-			return true, nil
-		}
+	if err := unix.Lstat(filepath.Dir(filepath.Clean(path)), &parent); err != nil {
+		return false, fmt.Errorf("stat %s: %w", filepath.Dir(path), err)
 	}
-	return false, nil
-}
-
-// unescapeMountinfo undoes mountinfo's octal escapes (\040 for a space).
-func unescapeMountinfo(s string) string {
-	if !strings.Contains(s, `\`) {
-		return s
-	}
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		if s[i] == '\\' && i+3 < len(s) {
-			var v byte
-			ok := true
-			for _, c := range s[i+1 : i+4] {
-				if c < '0' || c > '7' {
-					ok = false
-					break
-				}
-				v = v*8 + byte(c-'0')
-			}
-			if ok {
-				b.WriteByte(v)
-				i += 3
-				continue
-			}
-		}
-		b.WriteByte(s[i])
-	}
-	return b.String()
+	return st.Dev != parent.Dev, nil
 }

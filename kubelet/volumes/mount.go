@@ -16,14 +16,8 @@ import (
 type kernelMounter struct{}
 
 func (kernelMounter) MountTmpfs(dir string, size int64) error {
-	mounts, err := mountsUnder(dir)
-	if err != nil {
+	if mounted, err := isTmpfsMount(dir); err != nil || mounted {
 		return err
-	}
-	for _, m := range mounts {
-		if m == filepath.Clean(dir) {
-			return nil
-		}
 	}
 	opts := "mode=0755"
 	if size > 0 {
@@ -46,6 +40,28 @@ func (kernelMounter) Unmount(dir string) error {
 		}
 	}
 	return nil
+}
+
+// isTmpfsMount reports whether dir is the root of a tmpfs mount: a tmpfs
+// on another device than its parent directory. (Asked of every tmpfs
+// volume a pod sets up, it must not read /proc/self/mountinfo, whose length
+// grows with the node's pods.)
+func isTmpfsMount(dir string) (bool, error) {
+	var fs unix.Statfs_t
+	if err := unix.Statfs(dir, &fs); err != nil {
+		return false, fmt.Errorf("statfs %s: %w", dir, err)
+	}
+	if fs.Type != unix.TMPFS_MAGIC {
+		return false, nil
+	}
+	var st, parent unix.Stat_t
+	if err := unix.Lstat(dir, &st); err != nil {
+		return false, err
+	}
+	if err := unix.Lstat(filepath.Dir(filepath.Clean(dir)), &parent); err != nil {
+		return false, err
+	}
+	return st.Dev != parent.Dev, nil
 }
 
 // mountsUnder lists the mount points at or below dir, deepest first, from

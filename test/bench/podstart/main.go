@@ -50,6 +50,7 @@ const childEnv = "TEND_PODSTART_CHILD"
 func main() {
 	pods := flag.Int("pods", 50, "pods to start")
 	starting := flag.Int("starting", 5, "pods starting at once in the steady phase")
+	burst := flag.Bool("burst", true, "run the burst phase too")
 	tend := flag.String("tend", "", "the tend binary (default: built from this module)")
 	flag.Parse()
 	if os.Geteuid() != 0 {
@@ -67,13 +68,13 @@ func main() {
 		}
 		return
 	}
-	if err := run(*pods, *starting, *tend); err != nil {
+	if err := run(*pods, *starting, *burst, *tend); err != nil {
 		fmt.Fprintln(os.Stderr, "podstart:", err)
 		os.Exit(1)
 	}
 }
 
-func run(pods, starting int, tend string) error {
+func run(pods, starting int, burst bool, tend string) error {
 	lo, err := netlink.LinkByName("lo")
 	if err == nil {
 		err = netlink.LinkSetUp(lo)
@@ -97,6 +98,13 @@ func run(pods, starting int, tend string) error {
 	if err != nil {
 		return err
 	}
+	// Containers outlive the server by design: whatever happens, the pods
+	// go before it does.
+	defer func() {
+		if err := deleteAll(ctx, cs); err != nil {
+			fmt.Fprintln(os.Stderr, "podstart: deleting the pods:", err)
+		}
+	}()
 	archive := filepath.Join(c.Dir, "testapp.tar")
 	img, err := testimage.Load()
 	if err != nil {
@@ -123,10 +131,14 @@ func run(pods, starting int, tend string) error {
 	}); err != nil {
 		return fmt.Errorf("waiting for the node: %w", err)
 	}
-	for _, phase := range []struct {
+	phases := []struct {
 		name     string
 		starting int
-	}{{"steady", starting}, {"burst", 0}} {
+	}{{"steady", starting}, {"burst", 0}}
+	if !burst {
+		phases = phases[:1]
+	}
+	for _, phase := range phases {
 		profiled := make(chan struct{})
 		if dir := os.Getenv("PODSTART_PROFILE_DIR"); dir != "" {
 			// The server's CPU profile (apiserver, controllers, scheduler and
@@ -177,7 +189,7 @@ func run(pods, starting int, tend string) error {
 			return err
 		}
 	}
-	// Where the time went, by the kubelet's own metrics (both phases).
+	// Where the time went, by the kubelet's own metrics (all phases).
 	if b, err := cs.Discovery().RESTClient().Get().AbsPath("/metrics").DoRaw(ctx); err == nil {
 		for _, l := range strings.Split(string(b), "\n") {
 			for _, m := range []string{"kubelet_runtime_operations_duration_seconds_sum", "kubelet_runtime_operations_duration_seconds_count",

@@ -118,7 +118,7 @@ func TestContainerJoinsTheSandbox(t *testing.T) {
 	img := probeImage(t, store)
 	cf, _ := store.ConfigFile(img)
 	cdir := filepath.Join(dir, "c")
-	rootfs, err := mountRootfs(cdir, store.LayerDirs(img))
+	rootfs, err := mountRootfs(cdir, store.LayerDirs(img), testInitLayer(t))
 	if err != nil {
 		t.Fatal(err)
 	}

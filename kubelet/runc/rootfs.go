@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"golang.org/x/sys/unix"
@@ -14,10 +15,11 @@ import (
 const maxMountData = 4095
 
 // mountRootfs mounts a container's root under dir: the image's layer
-// directories (the top one first) as overlayfs lower directories, and
+// directories (the top one first), then the runtime's init layer (see
+// initLayerPaths), as overlayfs lower directories, and
 // dir/upper for what the container writes (dir/work is overlayfs's). It
 // returns dir/rootfs. Mounting it again when it is mounted does nothing.
-func mountRootfs(dir string, layers []string) (string, error) {
+func mountRootfs(dir string, layers []string, initLayer string) (string, error) {
 	rootfs := filepath.Join(dir, "rootfs")
 	for _, d := range []string{"upper", "work", "rootfs"} {
 		if err := os.MkdirAll(filepath.Join(dir, d), 0o755); err != nil {
@@ -27,14 +29,7 @@ func mountRootfs(dir string, layers []string) (string, error) {
 	if mounted, err := isMountPoint(rootfs); err != nil || mounted {
 		return rootfs, err
 	}
-	if len(layers) == 0 {
-		// An image without layers: an empty, read-only lower directory.
-		empty := filepath.Join(dir, "empty")
-		if err := os.MkdirAll(empty, 0o755); err != nil {
-			return "", fmt.Errorf("container root: %w", err)
-		}
-		layers = []string{empty}
-	}
+	layers = append(slices.Clip(layers), initLayer)
 	for _, l := range layers {
 		if strings.ContainsAny(l, ":,") {
 			return "", fmt.Errorf("container root: layer directory %q has a character overlayfs options cannot carry", l)
@@ -50,6 +45,43 @@ func mountRootfs(dir string, layers []string) (string, error) {
 		return "", fmt.Errorf("container root: mounting overlayfs: %w", err)
 	}
 	return rootfs, nil
+}
+
+// initLayerPaths are the mount points every container's spec has, made
+// once in the init layer (Docker's idea): the lowest layer of every
+// container's root, so that they exist in the merged root already, and
+// starting a container does not create them in its upper directory (an
+// overlayfs copy-up each). The image's own files, in the layers above,
+// win; a directory name ends with a slash.
+var initLayerPaths = []string{"proc/", "sys/", "dev/", "etc/", "etc/hosts", "etc/hostname", "etc/resolv.conf"}
+
+// makeInitLayer makes dir the init layer (see initLayerPaths) unless it is
+// one already, and returns it.
+func makeInitLayer(dir string) (string, error) {
+	done := filepath.Join(dir, ".done")
+	if _, err := os.Stat(done); err == nil {
+		return filepath.Join(dir, "root"), nil
+	}
+	root := filepath.Join(dir, "root")
+	if err := os.RemoveAll(dir); err != nil {
+		return "", err
+	}
+	for _, p := range initLayerPaths {
+		path := filepath.Join(root, p)
+		var err error
+		if strings.HasSuffix(p, "/") {
+			err = os.MkdirAll(path, 0o755)
+		} else {
+			err = os.WriteFile(path, nil, 0o644)
+		}
+		if err != nil {
+			return "", fmt.Errorf("init layer: %w", err)
+		}
+	}
+	if err := os.WriteFile(done, nil, 0o644); err != nil {
+		return "", fmt.Errorf("init layer: %w", err)
+	}
+	return root, nil
 }
 
 // unmountRootfs unmounts a container's root and removes dir.

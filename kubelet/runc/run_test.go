@@ -175,7 +175,7 @@ func TestContainerRunsFromAnImage(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			cdir := filepath.Join(dir, "containers", tt.name)
-			rootfs, err := mountRootfs(cdir, store.LayerDirs(img))
+			rootfs, err := mountRootfs(cdir, store.LayerDirs(img), testInitLayer(t))
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -89,6 +89,7 @@ type Runtime struct {
 	mu         sync.Mutex
 	network    *podnet.Network // nil until UpdatePodCIDR
 	networkErr string
+	initLayer  string // see initLayerPaths
 	sandboxes  map[string]*sandboxRecord
 	containers map[string]*containerRecord
 }
@@ -194,8 +195,12 @@ func New(cfg Config) (*Runtime, error) {
 			return nil, fmt.Errorf("runc: %w", err)
 		}
 	}
+	initLayer, err := makeInitLayer(filepath.Join(cfg.Root, "initlayer"))
+	if err != nil {
+		return nil, fmt.Errorf("runc: %w", err)
+	}
 	r := &Runtime{cfg: cfg, sandboxes: map[string]*sandboxRecord{}, containers: map[string]*containerRecord{},
-		networkErr: "the node has no pod CIDR yet"}
+		networkErr: "the node has no pod CIDR yet", initLayer: initLayer}
 	if err := r.load(); err != nil {
 		return nil, err
 	}
@@ -616,7 +621,7 @@ func (r *Runtime) CreateContainer(ctx context.Context, sandboxID string, cfg kub
 			_ = unmountRootfs(dir)
 		}
 	}()
-	rootfs, err := mountRootfs(dir, r.cfg.Images.LayerDirs(img))
+	rootfs, err := mountRootfs(dir, r.cfg.Images.LayerDirs(img), r.initLayer)
 	if err != nil {
 		return "", err
 	}

@@ -3,6 +3,7 @@ package runc
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -75,5 +76,50 @@ func TestInstallShim(t *testing.T) {
 	}
 	if now, _ := os.Stat(path); os.SameFile(first, now) || now.Mode().Perm() != 0o755 {
 		t.Errorf("a changed binary must be a new executable file (mode %v)", now.Mode())
+	}
+}
+
+// testInitLayer makes an init layer for a test's containers.
+func testInitLayer(t *testing.T) string {
+	t.Helper()
+	dir, err := makeInitLayer(filepath.Join(t.TempDir(), "initlayer"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+// TestInitLayer: the init layer holds every path of initLayerPaths, is
+// made once, and is made again when it was left half made.
+func TestInitLayer(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "initlayer")
+	root, err := makeInitLayer(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range initLayerPaths {
+		st, err := os.Stat(filepath.Join(root, p))
+		if err != nil || st.IsDir() != strings.HasSuffix(p, "/") {
+			t.Errorf("init layer %s: %v, %v; want it, a directory iff the name ends with /", p, st, err)
+		}
+	}
+	marker := filepath.Join(root, "proc", "mine")
+	if err := os.WriteFile(marker, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := makeInitLayer(dir); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(marker); err != nil {
+		t.Error("a made init layer was made again")
+	}
+	if err := os.Remove(filepath.Join(dir, ".done")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := makeInitLayer(dir); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(marker); !os.IsNotExist(err) {
+		t.Error("a half-made init layer was kept")
 	}
 }

@@ -51,7 +51,7 @@ func TestShimRunsAContainerAndRecordsItsEnd(t *testing.T) {
 	} {
 		t.Run(tt.id, func(t *testing.T) {
 			cdir := filepath.Join(dir, "containers", tt.id)
-			rootfs, err := mountRootfs(cdir, store.LayerDirs(img))
+			rootfs, err := mountRootfs(cdir, store.LayerDirs(img), testInitLayer(t))
 			if err != nil {
 				t.Fatal(err)
 			}

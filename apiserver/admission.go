@@ -28,13 +28,10 @@ func (rq *request) admitCreate(obj runtime.Object) error {
 		}
 	}
 	if pod, ok := obj.(*corev1.Pod); ok {
-		if pod.Spec.ServiceAccountName == "" {
-			pod.Spec.ServiceAccountName = "default"
-		}
-		pod.Spec.DeprecatedServiceAccount = pod.Spec.ServiceAccountName
 		if err := rq.admitServiceAccount(pod); err != nil {
 			return err
 		}
+		pod.Spec.DeprecatedServiceAccount = pod.Spec.ServiceAccountName
 		if err := rq.admitPriority(pod); err != nil {
 			return err
 		}

@@ -1,13 +1,16 @@
 package apiserver
 
 import (
+	"fmt"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	utilrand "k8s.io/apimachinery/pkg/util/rand"
 
 	"github.com/tendhq/tend/apiserver/storage"
+	"github.com/tendhq/tend/kubelet/staticpods"
 )
 
 const (
@@ -21,23 +24,28 @@ const (
 	// every namespace.
 	rootCAConfigMap = "kube-root-ca.crt"
 	// mirrorPodAnnotation marks the API copies of static pods.
-	mirrorPodAnnotation = "kubernetes.io/config.mirror"
+	mirrorPodAnnotation = staticpods.ConfigMirrorAnnotation
 )
 
 var serviceAccountsGR = schema.GroupResource{Resource: "serviceaccounts"}
 
-// admitServiceAccount is the part of upstream's ServiceAccount admission that
-// changes a new pod: unless the pod (or else its service account) sets
-// automountServiceAccountToken to false, every container and init container
-// that mounts nothing at serviceAccountMountPath mounts a kube-api-access
-// volume there; a pod without imagePullSecrets gets its service account's.
+// admitServiceAccount is upstream's ServiceAccount admission of a new pod: a
+// pod without a service account gets "default"; unless the pod (or else its
+// service account) sets automountServiceAccountToken to false, every
+// container and init container that mounts nothing at serviceAccountMountPath
+// mounts a kube-api-access volume there; a pod without imagePullSecrets gets
+// its service account's. A mirror pod is left as it is, but refused when it
+// references API objects (admitMirrorPod).
 //
 // Unlike upstream, a pod whose service account does not exist yet is
 // admitted (as if the account set nothing): tend runs without the
 // serviceaccount controller in tests and single-component setups.
 func (rq *request) admitServiceAccount(pod *corev1.Pod) error {
 	if _, mirror := pod.Annotations[mirrorPodAnnotation]; mirror {
-		return nil
+		return rq.admitMirrorPod(pod)
+	}
+	if pod.Spec.ServiceAccountName == "" {
+		pod.Spec.ServiceAccountName = "default"
 	}
 	sa, err := rq.serviceAccount(rq.namespace, pod.Spec.ServiceAccountName)
 	if err != nil {
@@ -49,6 +57,54 @@ func (rq *request) admitServiceAccount(pod *corev1.Pod) error {
 	if sa != nil && len(pod.Spec.ImagePullSecrets) == 0 && len(sa.ImagePullSecrets) > 0 {
 		for _, s := range sa.ImagePullSecrets {
 			pod.Spec.ImagePullSecrets = append(pod.Spec.ImagePullSecrets, corev1.LocalObjectReference{Name: s.Name})
+		}
+	}
+	return nil
+}
+
+// admitMirrorPod refuses a mirror pod that references API objects, with
+// upstream's words: service accounts, secrets and service account token
+// projections as upstream's ServiceAccount plugin says it; config maps,
+// cluster trust bundles and claims as its NodeRestriction plugin says it for
+// the node that creates the mirror pod (tend checks these whoever creates
+// one: a mirror pod's only legitimate author is its node's kubelet, and tend
+// has no per-node identities yet).
+func (rq *request) admitMirrorPod(pod *corev1.Pod) error {
+	forbid := func(format string, args ...any) error {
+		return apierrors.NewForbidden(rq.gr(), pod.Name, fmt.Errorf(format, args...))
+	}
+	if pod.Spec.ServiceAccountName != "" {
+		return forbid("a mirror pod may not reference service accounts")
+	}
+	if len(staticpods.SecretNames(pod)) > 0 {
+		return forbid("a mirror pod may not reference secrets")
+	}
+	for _, v := range pod.Spec.Volumes {
+		if v.Projected == nil {
+			continue
+		}
+		for _, s := range v.Projected.Sources {
+			if s.ServiceAccountToken != nil {
+				return forbid("a mirror pod may not use ServiceAccountToken volume projections")
+			}
+		}
+	}
+	node := pod.Spec.NodeName
+	if len(staticpods.ConfigMapNames(pod)) > 0 {
+		return forbid("node %q can not create pods that reference configmaps", node)
+	}
+	for _, v := range pod.Spec.Volumes {
+		if v.Projected != nil {
+			for _, s := range v.Projected.Sources {
+				if s.ClusterTrustBundle != nil {
+					return forbid("node %q can not create pods that reference clustertrustbundles", node)
+				}
+			}
+		}
+	}
+	for _, v := range pod.Spec.Volumes {
+		if v.PersistentVolumeClaim != nil {
+			return forbid("node %q can not create pods that reference persistentvolumeclaims", node)
 		}
 	}
 	return nil

@@ -13,6 +13,7 @@ import (
 	"k8s.io/utils/clock"
 
 	"github.com/tendhq/tend/informers"
+	"github.com/tendhq/tend/kubelet/staticpods"
 )
 
 // Config is a kubelet's configuration. NodeName, Client and Runtime are
@@ -112,6 +113,16 @@ type Config struct {
 	// always reads them afresh), as upstream's TTL cache: the delay before
 	// a changed object shows in volumes. Default 1m, upstream's.
 	ObjectCacheTTL time.Duration
+
+	// StaticPodPath is a directory of static pod manifests, or one manifest
+	// file (upstream's staticPodPath, --pod-manifest-path): pods the kubelet
+	// runs from files, each mirrored by a mirror pod in the API (package
+	// staticpods says how a manifest is read). Default "": none.
+	StaticPodPath string
+	// FileCheckFrequency is how often StaticPodPath is read again; on Linux
+	// a change is also noticed at once, through inotify. Default 20s,
+	// upstream's.
+	FileCheckFrequency time.Duration
 }
 
 // EventRecorder records Events about objects.
@@ -131,6 +142,7 @@ const (
 	DefaultContainerBackOff          = 10 * time.Second
 	DefaultMaxContainerBackOff       = 5 * time.Minute
 	DefaultObjectCacheTTL            = time.Minute
+	DefaultFileCheckFrequency        = staticpods.DefaultPeriod
 )
 
 // DefaultCapacity is a hollow node's capacity.
@@ -171,6 +183,7 @@ func (cfg Config) withDefaults() Config {
 	setDuration(&cfg.ContainerBackOff, DefaultContainerBackOff)
 	setDuration(&cfg.MaxContainerBackOff, DefaultMaxContainerBackOff)
 	setDuration(&cfg.ObjectCacheTTL, DefaultObjectCacheTTL)
+	setDuration(&cfg.FileCheckFrequency, DefaultFileCheckFrequency)
 	if cfg.Clock == nil {
 		cfg.Clock = clock.RealClock{}
 	}
@@ -209,6 +222,7 @@ func (cfg Config) validate() error {
 		"ContainerBackOff":          cfg.ContainerBackOff,
 		"MaxContainerBackOff":       cfg.MaxContainerBackOff,
 		"ObjectCacheTTL":            cfg.ObjectCacheTTL,
+		"FileCheckFrequency":        cfg.FileCheckFrequency,
 	} {
 		if d < 0 {
 			errs = append(errs, fmt.Errorf("%s must not be negative, is %v", name, d))

@@ -19,6 +19,7 @@ import (
 	"k8s.io/utils/clock"
 
 	"github.com/tendhq/tend/informers"
+	"github.com/tendhq/tend/kubelet/staticpods"
 )
 
 // Kubelet is the agent of one node. Make it with New and Run it.
@@ -50,6 +51,11 @@ type Kubelet struct {
 	rtStatus  RuntimeStatus
 	rtErr     error
 	rtChecked bool
+	// static are the static pods of the last reading of StaticPodPath, by
+	// UID; staticRead says the path was read (or there is none), so that
+	// mirror pods no static pod claims can be told to be orphans.
+	static     map[types.UID]*corev1.Pod
+	staticRead bool
 
 	// Owned by Run's goroutine.
 	lastReport time.Time
@@ -57,7 +63,11 @@ type Kubelet struct {
 	gauges     nodeGauges
 	relisted   map[string]relistEntry
 	nodeSync   chan struct{}
+	mirrorSync chan struct{}
 	workersWG  sync.WaitGroup
+	// staticErrs are the static pod manifests that could not be used, and
+	// why, as last logged; owned by the goroutine reading the static pods.
+	staticErrs map[string]string
 }
 
 // relistEntry is what the last relist saw of one sandbox or container.
@@ -81,6 +91,7 @@ func New(cfg Config) (*Kubelet, error) {
 		backOff:     flowcontrol.NewFakeBackOff(cfg.ContainerBackOff, cfg.MaxContainerBackOff, cfg.Clock),
 		workers:     map[types.UID]*podWorker{},
 		nodeSync:    make(chan struct{}, 1),
+		mirrorSync:  make(chan struct{}, 1),
 	}
 	k.rt = &instrumented{rt: cfg.Runtime, m: cfg.Metrics, clock: cfg.Clock}
 	k.objects = newObjectCache(cfg.Client, cfg.Clock, cfg.ObjectCacheTTL)
@@ -154,6 +165,21 @@ func (k *Kubelet) Run(ctx context.Context) error {
 	k.checkRuntime(ctx)
 	k.adopt(ctx)
 	k.removeOrphanVolumes(ctx)
+	// Static pods come first: their source is read before the API's pods
+	// are handed to workers, so that their mirror pods find them.
+	var source *staticpods.Source
+	if k.cfg.StaticPodPath != "" {
+		source, err = staticpods.NewSource(staticpods.SourceConfig{Path: k.cfg.StaticPodPath, NodeName: k.cfg.NodeName,
+			Period: k.cfg.FileCheckFrequency, Clock: k.clock, Logf: k.logf})
+		if err != nil {
+			return fmt.Errorf("kubelet of node %s: %w", k.cfg.NodeName, err)
+		}
+		k.applyStatic(staticpods.Read(k.cfg.StaticPodPath, k.cfg.NodeName), true)
+	} else {
+		k.mu.Lock()
+		k.staticRead = true
+		k.mu.Unlock()
+	}
 	// Pods are admitted in the order they were created, as upstream's
 	// HandlePodAdditions: those that ran before a restart come first.
 	initial := k.pods.List()
@@ -170,8 +196,22 @@ func (k *Kubelet) Run(ctx context.Context) error {
 	k.pods.AddHandler(informers.Handler[*corev1.Pod]{
 		OnAdd:    func(p *corev1.Pod, initial bool) { k.podChanged(p, initial) },
 		OnUpdate: func(_, p *corev1.Pod) { k.podChanged(p, false) },
-		OnDelete: func(p *corev1.Pod) { k.podDeleted(p) },
+		OnDelete: func(p *corev1.Pod) {
+			if isMirrorPod(p) {
+				k.mirrorDeleted(p)
+				return
+			}
+			k.podDeleted(p)
+		},
 	})
+	if source != nil {
+		informersWG.Add(1)
+		go func() {
+			defer informersWG.Done()
+			source.Run(ctx, func(u staticpods.Update) { k.applyStatic(u, false) })
+		}()
+	}
+	k.cleanupMirrorPods(ctx)
 	k.syncNodeStatus(ctx)
 	k.renewLease(ctx)
 	k.housekeeping(ctx)
@@ -211,10 +251,13 @@ func (k *Kubelet) housekeeping(ctx context.Context) {
 			k.renewLease(ctx)
 		case <-relist.C():
 			k.relist(ctx)
+		case <-k.mirrorSync:
+			k.cleanupMirrorPods(ctx)
 		case <-gc.C():
 			k.backOff.GC()
 			k.objects.prune()
 			k.removeOrphanVolumes(ctx)
+			k.cleanupMirrorPods(ctx)
 		}
 	}
 }
@@ -349,9 +392,20 @@ func (k *Kubelet) releaseIP(uid types.UID) {
 	}
 }
 
-// podChanged hands a pod's latest state to its worker, starting one (and
-// admitting the pod) for a pod seen for the first time.
+// podChanged hands the latest state of a pod from the API to its worker; a
+// mirror pod's goes to the worker of its static pod instead.
 func (k *Kubelet) podChanged(pod *corev1.Pod, initial bool) {
+	if isMirrorPod(pod) {
+		k.mirrorChanged(pod)
+		return
+	}
+	k.dispatch(pod, initial, false)
+}
+
+// dispatch hands a pod's latest state to its worker, starting one (and
+// admitting the pod) for a pod seen for the first time. static says the pod
+// is a static pod.
+func (k *Kubelet) dispatch(pod *corev1.Pod, initial, static bool) {
 	k.mu.Lock()
 	w, ok := k.workers[pod.UID]
 	if !ok {
@@ -360,6 +414,7 @@ func (k *Kubelet) podChanged(pod *corev1.Pod, initial bool) {
 			return
 		}
 		w = k.newWorkerLocked(pod)
+		w.static = static
 		k.workers[pod.UID] = w
 		k.workersWG.Add(1)
 		go w.run(k.runCtx)
@@ -368,7 +423,8 @@ func (k *Kubelet) podChanged(pod *corev1.Pod, initial bool) {
 	w.update(pod, initial)
 }
 
-// podDeleted tells a pod's worker that the pod is gone from the API.
+// podDeleted tells a pod's worker that the pod is gone: from the API, or, a
+// static pod, from its manifests.
 func (k *Kubelet) podDeleted(pod *corev1.Pod) {
 	k.mu.Lock()
 	w, ok := k.workers[pod.UID]
@@ -383,16 +439,28 @@ func (k *Kubelet) podDeleted(pod *corev1.Pod) {
 }
 
 // workerDone records that a worker's goroutine ended: its pod is finished (and
-// stays in the API) or gone.
+// stays in the API) or gone. A static pod gone lets the next of its name start,
+// and its mirror pod go.
 func (k *Kubelet) workerDone(w *podWorker) {
 	k.mu.Lock()
-	defer k.mu.Unlock()
-	if w.isGone() {
-		delete(k.workers, w.uid)
+	if !w.isGone() {
+		w.finished = true
+		w.admitted = false
+		k.mu.Unlock()
 		return
 	}
-	w.finished = true
-	w.admitted = false
+	delete(k.workers, w.uid)
+	var next []*podWorker
+	if w.static {
+		next = k.staticWorkersLocked(w.namespace, w.name)
+	}
+	k.mu.Unlock()
+	for _, o := range next {
+		o.kick()
+	}
+	if w.static {
+		k.signalMirrorSync()
+	}
 }
 
 // newWorkerLocked makes the worker of a pod seen for the first time and
@@ -403,9 +471,11 @@ func (k *Kubelet) newWorkerLocked(pod *corev1.Pod) *podWorker {
 	if isTerminal(pod.Status.Phase) || pod.DeletionTimestamp != nil {
 		return w
 	}
+	// A pod gone (from the API, or from the static pod manifests) counts no
+	// more while it stops, as upstream's pod manager forgets it.
 	var others []*corev1.Pod
 	for _, o := range k.workers {
-		if o.admitted {
+		if o.admitted && !o.isGone() {
 			others = append(others, o.admittedPod)
 		}
 	}
@@ -488,8 +558,12 @@ func (k *Kubelet) relist(ctx context.Context) {
 	}
 	// A pod deleted while its deletion could not be delivered (between the
 	// first list and the handler's registration) is gone all the same: the
-	// informer's store is always ahead of the handlers.
+	// informer's store is always ahead of the handlers. (Static pods leave
+	// with their manifests.)
 	for _, w := range k.workers {
+		if w.static {
+			continue
+		}
 		if p, ok := k.pods.Get(w.namespace, w.name); !ok || p.UID != w.uid {
 			gone = append(gone, w)
 		}

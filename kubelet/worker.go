@@ -26,6 +26,9 @@ type podWorker struct {
 	uid             types.UID
 	namespace, name string
 	wake            chan struct{}
+	// static says the pod is a static pod (from Config.StaticPodPath): its
+	// status goes to its mirror pod. Set before the worker runs.
+	static bool
 
 	// Guarded by k.mu.
 	admitted    bool
@@ -41,6 +44,9 @@ type podWorker struct {
 	// hookCancel ends the postStart hook running, if any, once the pod is
 	// being deleted.
 	hookCancel context.CancelFunc
+	// created is the mirror pod a static pod's worker created, until the
+	// informer reports it deleted.
+	created *corev1.Pod
 
 	// Owned by the worker's goroutine.
 	firstSeen     time.Time
@@ -54,6 +60,10 @@ type podWorker struct {
 	startTime     time.Time // when this process started the pod
 	volumesRV     string    // the pod's resourceVersion when its volumes were last set up
 	volumesAt     time.Time // when they were
+	// Static pods: the status last computed (written to the mirror pod or
+	// not), and when the mirror pod may be changed again after a failure.
+	computed      *corev1.PodStatus
+	mirrorRetryAt time.Time
 }
 
 func newPodWorker(k *Kubelet, pod *corev1.Pod) *podWorker {
@@ -120,6 +130,15 @@ func (w *podWorker) run(ctx context.Context) {
 	k := w.k
 	for {
 		pod, gone, updated := w.take()
+		if w.static && !gone && k.staticBlocked(w) {
+			// Woken when the older pod of its name has stopped.
+			select {
+			case <-ctx.Done():
+				return
+			case <-w.wake:
+			}
+			continue
+		}
 		start := k.clock.Now()
 		op := "sync"
 		switch {
@@ -194,6 +213,9 @@ func (w *podWorker) sync(ctx context.Context, pod *corev1.Pod) bool {
 	}
 	if pod.DeletionTimestamp != nil {
 		return w.terminate(ctx, pod)
+	}
+	if w.static {
+		w.syncMirror(ctx, pod)
 	}
 	for i := 0; i < 4; i++ {
 		rp, err := w.observe(ctx)
@@ -298,8 +320,19 @@ func (w *podWorker) generate(pod *corev1.Pod, rp *runtimePod, terminal bool) cor
 }
 
 // current is the pod's status as the API has it, or as the kubelet last wrote
-// it when the informer has not caught up with that write yet.
+// it when the informer has not caught up with that write yet. A static pod's
+// is the status last computed for it, else (a kubelet started again) its
+// mirror pod's, else the manifest's.
 func (w *podWorker) current(pod *corev1.Pod) *corev1.PodStatus {
+	if w.static {
+		if w.computed != nil {
+			return w.computed
+		}
+		if m := w.mirror(pod); m != nil {
+			return &m.Status
+		}
+		return &pod.Status
+	}
 	if w.written != nil && rvNewer(w.written.ResourceVersion, pod.ResourceVersion) {
 		return &w.written.Status
 	}
@@ -320,10 +353,32 @@ func rvNewer(a, b string) bool {
 // kubelet no diff to compute); when someone else wrote the pod since, it
 // sends a strategic merge patch of pods/status from what the API holds, with
 // the pod's UID as a precondition, as upstream's status manager does, which
-// leaves their changes alone.
+// leaves their changes alone. A static pod's status goes to its mirror pod
+// (upstream's status manager translates the UID); while it has none, the
+// status is only kept.
 func (w *podWorker) write(ctx context.Context, pod *corev1.Pod, status corev1.PodStatus) error {
 	k := w.k
-	cur := w.current(pod)
+	var meta metav1.ObjectMeta
+	var spec *corev1.PodSpec
+	var cur *corev1.PodStatus
+	if w.static {
+		w.computed = status.DeepCopy()
+		m := w.mirror(pod)
+		if m == nil || m.DeletionTimestamp != nil {
+			return nil
+		}
+		meta, spec, cur = m.ObjectMeta, &m.Spec, &m.Status
+		if w.written != nil && w.written.UID == m.UID && rvNewer(w.written.ResourceVersion, m.ResourceVersion) {
+			meta, cur = w.written.ObjectMeta, &w.written.Status
+		}
+		status = withConditionsOf(status, cur)
+	} else {
+		cur = w.current(pod)
+		meta, spec = pod.ObjectMeta, &pod.Spec
+		if w.written != nil && cur == &w.written.Status {
+			meta = w.written.ObjectMeta
+		}
+	}
 	if podStatusEqual(cur, &status) {
 		w.changedAt = time.Time{}
 		return nil
@@ -331,18 +386,14 @@ func (w *podWorker) write(ctx context.Context, pod *corev1.Pod, status corev1.Po
 	if w.changedAt.IsZero() {
 		w.changedAt = k.clock.Now()
 	}
-	if p, ok := k.pods.Get(w.namespace, w.name); ok && p.UID != w.uid {
+	if p, ok := k.pods.Get(w.namespace, w.name); ok && p.UID != meta.UID {
 		return nil // a new pod of the same name; this one is gone
 	}
 	pods := k.cfg.Client.CoreV1().Pods(w.namespace)
-	next := &corev1.Pod{ObjectMeta: pod.ObjectMeta, Spec: pod.Spec, Status: status}
-	if w.written != nil && cur == &w.written.Status {
-		next.ObjectMeta = w.written.ObjectMeta
-	}
-	updated, err := pods.UpdateStatus(ctx, next, metav1.UpdateOptions{})
+	updated, err := pods.UpdateStatus(ctx, &corev1.Pod{ObjectMeta: meta, Spec: *spec, Status: status}, metav1.UpdateOptions{})
 	if apierrors.IsConflict(err) {
 		var patch []byte
-		if patch, err = podStatusPatch(w.uid, cur, &status); err != nil {
+		if patch, err = podStatusPatch(meta.UID, cur, &status); err != nil {
 			return fmt.Errorf("computing the status patch of pod %s: %w", w.key(), err)
 		}
 		updated, err = pods.Patch(ctx, w.name, types.StrategicMergePatchType, patch, metav1.PatchOptions{}, "status")
@@ -353,7 +404,7 @@ func (w *podWorker) write(ctx context.Context, pod *corev1.Pod, status corev1.Po
 	if err != nil {
 		return fmt.Errorf("writing the status of pod %s: %w", w.key(), err)
 	}
-	if updated.UID != w.uid {
+	if updated.UID != meta.UID {
 		return nil
 	}
 	k.m.statusSync.Observe(k.clock.Since(w.changedAt).Seconds())

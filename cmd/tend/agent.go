@@ -62,6 +62,10 @@ type agentConfig struct {
 	startDelay               time.Duration
 	leaseSecs                int
 	statusFreq               time.Duration
+	// Static pods: every node of the process reads the same path, as
+	// separate kubelets given the same --pod-manifest-path would.
+	staticPodPath      string
+	fileCheckFrequency time.Duration
 	// The kubelet server of a real node (kubeletserver.go): where it
 	// listens, its certificate files, and the cluster CA when this process
 	// has it (tend server).
@@ -93,6 +97,8 @@ func agentFlags(fs *flag.FlagSet, a *agentConfig, many bool) {
 	fs.DurationVar(&a.startDelay, "simulated-start-delay", 0, "how long a simulated container takes to start (default the runtime's)")
 	fs.IntVar(&a.leaseSecs, "node-lease-duration-seconds", kubelet.DefaultNodeLeaseDurationSeconds, "duration of the node's Lease; it is renewed every quarter of it")
 	fs.DurationVar(&a.statusFreq, "node-status-update-frequency", kubelet.DefaultNodeStatusUpdateFrequency, "how often the node's status is computed and, if it changed, written")
+	fs.StringVar(&a.staticPodPath, "pod-manifest-path", "", "directory of static pod manifests (or one manifest file) the node runs, each mirrored in the API as <name>-<node name>; with --count, every node runs its own copy")
+	fs.DurationVar(&a.fileCheckFrequency, "file-check-frequency", kubelet.DefaultFileCheckFrequency, "how often --pod-manifest-path is read again (changes are also noticed at once through inotify)")
 	fs.StringVar(&a.kubeletAddress, "kubelet-address", "127.0.0.1", "address the kubelet server (logs, exec, attach, port-forward) listens on (runc)")
 	fs.IntVar(&a.kubeletPort, "kubelet-port", server.DefaultPort, "port of the kubelet server (runc; 0 picks a free one)")
 	fs.StringVar(&a.tlsCertFile, "tls-cert-file", "", "serving certificate of the kubelet server (default: one from the cluster CA in tend server, else self-signed)")
@@ -160,6 +166,10 @@ func (a *agentConfig) kubeletConfig() (kubelet.Config, error) {
 	cfg.NodeLeaseDurationSeconds = int32(a.leaseSecs)
 	cfg.RenewInterval = time.Duration(a.leaseSecs) * time.Second / 4
 	cfg.NodeStatusUpdateFrequency = a.statusFreq
+	if a.fileCheckFrequency <= 0 {
+		return cfg, fmt.Errorf("--file-check-frequency %v must be positive", a.fileCheckFrequency)
+	}
+	cfg.StaticPodPath, cfg.FileCheckFrequency = a.staticPodPath, a.fileCheckFrequency
 	if a.capacity != "" {
 		cfg.Capacity = corev1.ResourceList{}
 		for _, kv := range strings.Split(a.capacity, ",") {

@@ -164,7 +164,6 @@ func (k *Kubelet) Run(ctx context.Context) error {
 	}
 	k.checkRuntime(ctx)
 	k.adopt(ctx)
-	k.removeOrphanVolumes(ctx)
 	// Static pods come first: their source is read before the API's pods
 	// are handed to workers, so that their mirror pods find them.
 	var source *staticpods.Source
@@ -193,6 +192,11 @@ func (k *Kubelet) Run(ctx context.Context) error {
 	for _, p := range initial {
 		k.podChanged(p, true)
 	}
+	// Only now, with a worker for every pod of the node (static ones too),
+	// are the volumes of pods the node does not run known to be orphans: the
+	// running pods' volumes, emptyDirs with their data, must survive a
+	// restart of the kubelet.
+	k.removeOrphanVolumes(ctx)
 	k.pods.AddHandler(informers.Handler[*corev1.Pod]{
 		OnAdd:    func(p *corev1.Pod, initial bool) { k.podChanged(p, initial) },
 		OnUpdate: func(_, p *corev1.Pod) { k.podChanged(p, false) },

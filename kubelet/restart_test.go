@@ -2,13 +2,19 @@ package kubelet_test
 
 import (
 	"context"
+	"os"
+	"path/filepath"
 	"testing"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/kubernetes"
 
 	"github.com/tendhq/tend/kubelet"
 	"github.com/tendhq/tend/kubelet/simulated"
+	"github.com/tendhq/tend/kubelet/volumes"
 	"github.com/tendhq/tend/tendtest"
 )
 
@@ -192,4 +198,67 @@ func byName(p *corev1.Pod, name string) corev1.ContainerStatus {
 		}
 	}
 	return corev1.ContainerStatus{}
+}
+
+// TestAgentRestartKeepsVolumes: the volumes of the pods a restarted kubelet
+// finds running are theirs still, what the containers wrote included;
+// only those of pods gone while it was down are removed.
+func TestAgentRestartKeepsVolumes(t *testing.T) {
+	c := tendtest.Start(t, tendtest.Options{})
+	client := c.Client()
+	rt := newRuntime()
+	vm, err := volumes.New(volumes.Config{Root: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := fastConfig("hollow-0", client, rt)
+	cfg.Volumes = vm
+	first := startNode(t, cfg)
+	setPodCIDR(t, client, "hollow-0", "10.42.0.0/24")
+	withScratch := func(p *corev1.Pod) {
+		automount := false // no service account token: tendtest runs no token controllers
+		p.Spec.AutomountServiceAccountToken = &automount
+		p.Spec.Volumes = []corev1.Volume{{Name: "scratch", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}}}
+	}
+	keep := newPod("keep", "hollow-0", withScratch)
+	gone := newPod("gone", "hollow-0", withScratch)
+	createPod(t, client, keep)
+	createPod(t, client, gone)
+	var written string
+	for _, name := range []string{"keep", "gone"} {
+		p := waitPod(t, client, name, runningAndReady)
+		f := filepath.Join(vm.PodDir(p.UID), "volumes", "kubernetes.io~empty-dir", "scratch", "data")
+		if err := os.WriteFile(f, []byte("kept"), 0o644); err != nil {
+			t.Fatalf("writing into pod %s's emptyDir: %v", name, err)
+		}
+		if name == "keep" {
+			written = f
+		}
+	}
+	first.stop()
+	zero := int64(0)
+	goneUID := getPodUID(t, client, "gone")
+	if err := client.CoreV1().Pods("default").Delete(context.Background(), "gone", metav1.DeleteOptions{GracePeriodSeconds: &zero}); err != nil {
+		t.Fatal(err)
+	}
+
+	startNode(t, cfg)
+	tendtest.Eventually(t, 30*time.Second, func() string {
+		if _, err := os.Stat(vm.PodDir(goneUID)); !os.IsNotExist(err) {
+			return "the deleted pod's volumes are still on the node"
+		}
+		return ""
+	})
+	if b, err := os.ReadFile(written); err != nil || string(b) != "kept" {
+		t.Errorf("pod keep's emptyDir after the restart: %q, %v; want what was written, kept", b, err)
+	}
+}
+
+func getPodUID(t *testing.T, client kubernetes.Interface, name string) types.UID {
+	t.Helper()
+	p, err := getPod(client, name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p.UID
 }

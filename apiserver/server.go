@@ -24,6 +24,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	clientv3 "go.etcd.io/etcd/client/v3"
+	"golang.org/x/net/http2"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	"github.com/tendhq/tend/apiserver/pki"
@@ -220,6 +221,18 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		ReadHeaderTimeout: 30 * time.Second,
 		ErrorLog:          nil,
 		BaseContext:       func(net.Listener) context.Context { return runCtx },
+	}
+	// HTTP/2 clients multiplex hundreds of watches over one connection (tend
+	// agent: 250), most of them quiet. The default round-robin write
+	// scheduler walks every open stream of the connection for each frame it
+	// writes; the random one keeps only the streams with frames to write:
+	// with 5,000 hollow nodes, 8% of the apiserver's CPU at work.
+	if err := http2.ConfigureServer(srv, &http2.Server{
+		NewWriteScheduler: func() http2.WriteScheduler { return http2.NewRandomWriteScheduler() },
+	}); err != nil {
+		cancel()
+		started = false // the deferred clean-up closes what was opened
+		return nil, fmt.Errorf("configuring HTTP/2: %w", err)
 	}
 	var wg sync.WaitGroup
 	wg.Add(2)

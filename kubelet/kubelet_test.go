@@ -31,6 +31,7 @@ type node struct {
 	t      *testing.T
 	name   string
 	client kubernetes.Interface
+	k      *kubelet.Kubelet
 	rt     *simulated.Runtime
 	cancel context.CancelFunc
 	done   chan error
@@ -65,7 +66,7 @@ func startNode(t *testing.T, cfg kubelet.Config) *node {
 		t.Fatalf("kubelet.New: %v", err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	n := &node{t: t, name: cfg.NodeName, client: cfg.Client, cancel: cancel, done: make(chan error, 1)}
+	n := &node{t: t, name: cfg.NodeName, client: cfg.Client, k: k, cancel: cancel, done: make(chan error, 1)}
 	if rt, ok := cfg.Runtime.(*simulated.Runtime); ok {
 		n.rt = rt
 	}

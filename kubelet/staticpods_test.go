@@ -54,7 +54,6 @@ func writeManifest(t *testing.T, dir, file, data string) {
 // staticNode is a kubelet with a static pod directory, on a cluster of its own.
 type staticNode struct {
 	*node
-	k   *kubelet.Kubelet
 	dir string
 }
 
@@ -70,19 +69,9 @@ func staticConfig(client kubernetes.Interface, rt kubelet.Runtime, dir string) k
 // CIDR).
 func startStatic(t *testing.T, cfg kubelet.Config) *staticNode {
 	t.Helper()
-	if cfg.Logf == nil {
-		cfg.Logf = t.Logf
-	}
-	k, err := kubelet.New(cfg)
-	if err != nil {
-		t.Fatalf("kubelet.New: %v", err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	n := &node{t: t, name: cfg.NodeName, client: cfg.Client, cancel: cancel, done: make(chan error, 1)}
-	go func() { n.done <- k.Run(ctx) }()
-	t.Cleanup(n.stop)
+	n := startNode(t, cfg)
 	setPodCIDR(t, cfg.Client, cfg.NodeName, "10.42.0.0/24")
-	return &staticNode{node: n, k: k, dir: cfg.StaticPodPath}
+	return &staticNode{node: n, dir: cfg.StaticPodPath}
 }
 
 func isMirror(p *corev1.Pod) bool {

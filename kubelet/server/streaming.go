@@ -22,16 +22,7 @@ var errNoExec = errors.New("this node's container runtime does not run processes
 
 // serveExec runs a command in a container, as upstream's /exec.
 func (s *Server) serveExec(w http.ResponseWriter, r *http.Request) {
-	opts, err := remotecommand.NewOptions(r)
-	if err != nil {
-		writeError(w, http.StatusBadRequest, err)
-		return
-	}
-	pod, ok := s.pod(w, r)
-	if !ok {
-		return
-	}
-	id, ok := s.runningContainer(w, r, pod)
+	pod, id, opts, ok := s.streamTarget(w, r)
 	if !ok {
 		return
 	}
@@ -42,21 +33,30 @@ func (s *Server) serveExec(w http.ResponseWriter, r *http.Request) {
 
 // serveAttach attaches to a container's main process, as upstream's /attach.
 func (s *Server) serveAttach(w http.ResponseWriter, r *http.Request) {
-	opts, err := remotecommand.NewOptions(r)
-	if err != nil {
-		writeError(w, http.StatusBadRequest, err)
-		return
-	}
-	pod, ok := s.pod(w, r)
-	if !ok {
-		return
-	}
-	id, ok := s.runningContainer(w, r, pod)
+	pod, id, opts, ok := s.streamTarget(w, r)
 	if !ok {
 		return
 	}
 	remotecommand.ServeAttach(w, r, executor{s.exec, id, opts}, pod.Name, string(pod.UID), r.PathValue("container"), opts,
 		s.cfg.StreamIdleTimeout, s.cfg.StreamCreationTimeout, remotecommand.SupportedStreamingProtocols)
+}
+
+// streamTarget reads what an exec or attach asks for: its stream options,
+// the pod and the running container's ID. When ok is false the answer was
+// written.
+func (s *Server) streamTarget(w http.ResponseWriter, r *http.Request) (pod *corev1.Pod, id string, opts *remotecommand.Options, ok bool) {
+	opts, err := remotecommand.NewOptions(r)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, err)
+		return nil, "", nil, false
+	}
+	if pod, ok = s.pod(w, r); !ok {
+		return nil, "", nil, false
+	}
+	if id, ok = s.runningContainer(w, r, pod); !ok {
+		return nil, "", nil, false
+	}
+	return pod, id, opts, true
 }
 
 // servePortForward forwards connections to ports of a pod, as upstream's

@@ -53,6 +53,23 @@ spec:
 // its own (realNode reports false in the parent, which has nothing more to
 // do), pods' cgroups go under a root removed once the server stopped, and
 // the project's test image is imported into the server's data directory.
+
+// webPod is a pod of the test image serving HTTP on 8080, Ready once it
+// answers /readyz.
+const webPod = `apiVersion: v1
+kind: Pod
+metadata:
+  name: web
+spec:
+  containers:
+  - name: web
+    image: example.local/testapp:1
+    args: ["serve", "--port", "8080"]
+    readinessProbe:
+      httpGet: {path: /readyz, port: 8080}
+      periodSeconds: 1
+`
+
 func realNode(t *testing.T) (serverArgs []string, ok bool) {
 	t.Helper()
 	if os.Geteuid() != 0 {
@@ -168,19 +185,7 @@ func TestRealPodsSurviveRestarts(t *testing.T) {
 	s := start()
 	dataDir := s.dataDir
 	k := s.kubectl(t)
-	k.withStdin(`apiVersion: v1
-kind: Pod
-metadata:
-  name: web
-spec:
-  containers:
-  - name: web
-    image: example.local/testapp:1
-    args: ["serve", "--port", "8080"]
-    readinessProbe:
-      httpGet: {path: /readyz, port: 8080}
-      periodSeconds: 1
-`).ok(t, "apply", "-f", "-")
+	k.withStdin(webPod).ok(t, "apply", "-f", "-")
 	type seen struct {
 		id, ip   string
 		restarts int32

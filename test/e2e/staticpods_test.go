@@ -181,19 +181,7 @@ func TestStaticPodsSurviveRestartsReal(t *testing.T) {
 		return
 	}
 	dir := t.TempDir()
-	writeStatic(t, dir, "web.yaml", `apiVersion: v1
-kind: Pod
-metadata:
-  name: web
-spec:
-  containers:
-  - name: web
-    image: example.local/testapp:1
-    args: ["serve", "--port", "8080"]
-    readinessProbe:
-      httpGet: {path: /readyz, port: 8080}
-      periodSeconds: 1
-`)
+	writeStatic(t, dir, "web.yaml", webPod)
 	args = append(args, "--node-name", "static-real", "--pod-manifest-path", dir, "--file-check-frequency", "1s")
 	start := func() *server {
 		s := startTend(t, "server", args...)

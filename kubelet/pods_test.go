@@ -13,6 +13,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/tendhq/tend/kubelet"
 	"github.com/tendhq/tend/kubelet/simulated"
 	"github.com/tendhq/tend/tendtest"
 )
@@ -275,8 +276,13 @@ func TestFailStartAndBadAnnotations(t *testing.T) {
 	})
 }
 
+// TestLivenessFailureRestartsTheContainer: a container that fails its
+// liveness probe is restarted, and, failing again, restarted with back-off
+// (the container killed in a sync still shows running in it: the back-off
+// counts from the instance before, as upstream's doBackOff).
 func TestLivenessFailureRestartsTheContainer(t *testing.T) {
-	client, _ := readyNode(t)
+	rec := &recorder{}
+	client, _ := readyNode(t, func(c *kubelet.Config) { c.Recorder = rec })
 	p := newPod("sick", "hollow-0", annotate(simulated.Healthy, "false"))
 	p.Spec.Containers[0].LivenessProbe = &corev1.Probe{PeriodSeconds: 1, FailureThreshold: 1,
 		ProbeHandler: corev1.ProbeHandler{Exec: &corev1.ExecAction{Command: []string{"true"}}}}
@@ -284,6 +290,12 @@ func TestLivenessFailureRestartsTheContainer(t *testing.T) {
 	waitPod(t, client, "sick", func(p *corev1.Pod) string {
 		if cs := p.Status.ContainerStatuses; len(cs) != 1 || cs[0].RestartCount < 1 {
 			return "not restarted"
+		}
+		return ""
+	})
+	tendtest.Eventually(t, waitFor, func() string {
+		if !rec.has("sick", "Warning BackOff: Back-off restarting failed container app") {
+			return "restarted again and again without a back-off"
 		}
 		return ""
 	})

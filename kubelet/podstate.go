@@ -73,6 +73,16 @@ func (rp *runtimePod) latest(name string) *ContainerStatus {
 	return nil
 }
 
+// latestExited is the newest container named name that exited, or nil.
+func (rp *runtimePod) latestExited(name string) *ContainerStatus {
+	for i := range rp.containers {
+		if rp.containers[i].Name == name && rp.containers[i].State == ContainerExited {
+			return &rp.containers[i]
+		}
+	}
+	return nil
+}
+
 // previous is the newest container named name before latest, or nil.
 func (rp *runtimePod) previous(name string) *ContainerStatus {
 	seen := false

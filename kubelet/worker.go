@@ -542,19 +542,24 @@ func (w *podWorker) startContainer(ctx context.Context, pod *corev1.Pod, sandbox
 	rp *runtimePod, statuses []corev1.ContainerStatus, containerType string) (started, changed bool) {
 	k := w.k
 	latest := rp.latest(c.Name)
-	if latest != nil && latest.State == ContainerExited {
+	// The back-off counts from the newest instance that exited, as
+	// upstream's doBackOff: a container killed in this very sync (a failed
+	// liveness probe) still shows running in rp, and its predecessor's end
+	// is what keeps a container failing its probes from restarting at once,
+	// again and again.
+	if exited := rp.latestExited(c.Name); exited != nil {
 		key := backOffKey(pod, c.Name)
-		if k.backOff.IsInBackOffSince(key, latest.FinishedAt) {
+		if k.backOff.IsInBackOffSince(key, exited.FinishedAt) {
 			d := k.backOff.Get(key)
 			changed := w.setReason(c.Name, reasonCrashLoopBackOff,
 				fmt.Sprintf("back-off %s restarting failed container=%s pod=%s", d, c.Name, podRef(pod)))
 			if changed {
 				k.event(pod, corev1.EventTypeWarning, "BackOff", "Back-off restarting failed container %s in pod %s", c.Name, podRef(pod))
 			}
-			w.retryBy(latest.FinishedAt.Add(d))
+			w.retryBy(exited.FinishedAt.Add(d))
 			return false, changed
 		}
-		k.backOff.Next(key, latest.FinishedAt)
+		k.backOff.Next(key, exited.FinishedAt)
 	}
 	if ok, changed := w.ensureImage(ctx, pod, c); !ok {
 		return false, changed

@@ -14,6 +14,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/util/httpstream/wsstream"
 	"k8s.io/apimachinery/pkg/util/proxy"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 
@@ -30,10 +31,11 @@ import (
 // apimachinery's UpgradeAwareHandler; logs are streamed, flushed as they
 // come.
 //
-// Upstream's apiserver translates kubectl's WebSocket v5 exec protocol
-// into SPDY towards the kubelet; tend passes WebSockets through, and the
-// kubelet refuses v5, so that clients (kubectl 1.30+, client-go) fall back
-// to SPDY, as they do against older clusters.
+// As upstream's apiserver, tend translates the WebSocket v5 remote command
+// protocol of kubectl 1.30+ and client-go into SPDY towards the kubelet
+// (translateStream): exec and attach asking for v5 are served by the
+// apiserver itself, which runs them on the kubelet over SPDY. Other
+// WebSocket and SPDY requests pass through.
 
 // podLogsGR etc. are the subresources' resources, for errors.
 var podLogOptionsGK = schema.GroupKind{Kind: "PodLogOptions"}
@@ -107,6 +109,7 @@ func (rq *request) serveKubeletSubresource() {
 	}
 	q := url.Values{}
 	var path string
+	var streams *streamOptions // exec and attach's
 	switch sub {
 	case "exec", "attach":
 		path = fmt.Sprintf("/%s/%s/%s/%s", sub, url.PathEscape(pod.Namespace), url.PathEscape(pod.Name), url.PathEscape(container))
@@ -129,6 +132,7 @@ func (rq *request) serveKubeletSubresource() {
 				}
 			}
 		}
+		streams = &streamOptions{stdin: q.Has("input"), stdout: q.Has("output"), stderr: q.Has("error"), tty: q.Has("tty")}
 	case "portforward":
 		path = fmt.Sprintf("/portForward/%s/%s", url.PathEscape(pod.Namespace), url.PathEscape(pod.Name))
 		if ports := rq.q["ports"]; len(ports) > 0 {
@@ -141,6 +145,10 @@ func (rq *request) serveKubeletSubresource() {
 		return
 	}
 	loc := &url.URL{Scheme: "https", Host: endpoint, Path: path, RawQuery: q.Encode()}
+	if streams != nil && wsstream.IsWebSocketRequestWithStreamCloseProtocol(rq.r) {
+		rq.translateStream(hijackable(rq.w), loc, transport, *streams)
+		return
+	}
 	h := proxy.NewUpgradeAwareHandler(loc, transport, false, true, proxyResponder{rq})
 	h.MaxBytesPerSec = 0
 	// The request goes to the kubelet as it came (its path and query are

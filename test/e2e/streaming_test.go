@@ -1,9 +1,12 @@
 package e2e
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -12,6 +15,9 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/client-go/tools/clientcmd"
+	"k8s.io/client-go/tools/remotecommand"
+	utilexec "k8s.io/utils/exec"
 )
 
 const streamingPods = `apiVersion: v1
@@ -69,6 +75,11 @@ func TestStreaming(t *testing.T) {
 	if out := k.withStdin("from stdin\n").ok(t, "exec", "-i", "web", "--", "/testapp", "cat"); out != "from stdin\n" {
 		t.Errorf("kubectl exec -i cat = %q; want what it was given", out)
 	}
+
+	// The WebSocket v5 protocol alone (kubectl tries it first and falls
+	// back to SPDY): the apiserver translates it to SPDY for the kubelet.
+	v5Exec(t, s, "web", "hello v5\n", []string{"/testapp", "cat"}, "hello v5\n", 0)
+	v5Exec(t, s, "web", "", []string{"/testapp", "exit", "3"}, "", 3)
 
 	// cp both ways.
 	local := t.TempDir()
@@ -132,5 +143,42 @@ func TestStreaming(t *testing.T) {
 	}
 	if r := k.run(t, "logs", "web", "--previous"); r.code == 0 || !strings.Contains(r.stderr, `previous terminated container "web" in pod "web" not found`) {
 		t.Errorf("kubectl logs --previous of a container that never restarted: %s\nwant upstream's error", r)
+	}
+}
+
+// v5Exec runs cmd in pod's first container over the WebSocket v5 remote
+// command protocol only (no SPDY fallback), with stdin, and checks its
+// output and exit code.
+func v5Exec(t *testing.T, s *server, pod, stdin string, cmd []string, wantOut string, wantCode int) {
+	t.Helper()
+	cfg, err := clientcmd.BuildConfigFromFlags("", s.kubeconfig)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := url.Values{"command": cmd, "stdout": {"true"}, "stderr": {"true"}}
+	if stdin != "" {
+		q.Set("stdin", "true")
+	}
+	u := fmt.Sprintf("%s/api/v1/namespaces/default/pods/%s/exec?%s", cfg.Host, pod, q.Encode())
+	exec, err := remotecommand.NewWebSocketExecutorForProtocols(cfg, "GET", u, "v5.channel.k8s.io")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out, errs strings.Builder
+	opts := remotecommand.StreamOptions{Stdout: &out, Stderr: &errs}
+	if stdin != "" {
+		opts.Stdin = strings.NewReader(stdin)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
+	defer cancel()
+	err = exec.StreamWithContext(ctx, opts)
+	code := 0
+	var exitErr utilexec.ExitError
+	if errors.As(err, &exitErr) {
+		code, err = exitErr.ExitStatus(), nil
+	}
+	if err != nil || code != wantCode || out.String() != wantOut {
+		t.Errorf("exec %v over WebSocket v5: stdout %q, stderr %q, exit %d, %v; want stdout %q, exit %d",
+			cmd, out.String(), errs.String(), code, err, wantOut, wantCode)
 	}
 }

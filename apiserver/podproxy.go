@@ -34,8 +34,10 @@ import (
 // As upstream's apiserver, tend translates the WebSocket v5 remote command
 // protocol of kubectl 1.30+ and client-go into SPDY towards the kubelet
 // (translateStream): exec and attach asking for v5 are served by the
-// apiserver itself, which runs them on the kubelet over SPDY. Other
-// WebSocket and SPDY requests pass through.
+// apiserver itself, which runs them on the kubelet over SPDY; and a
+// port-forward tunnelling SPDY through a WebSocket is relayed to a SPDY
+// upgrade of the kubelet (tunnelPortForward). Other WebSocket and SPDY
+// requests pass through.
 
 // podLogsGR etc. are the subresources' resources, for errors.
 var podLogOptionsGK = schema.GroupKind{Kind: "PodLogOptions"}
@@ -145,8 +147,12 @@ func (rq *request) serveKubeletSubresource() {
 		return
 	}
 	loc := &url.URL{Scheme: "https", Host: endpoint, Path: path, RawQuery: q.Encode()}
-	if streams != nil && wsstream.IsWebSocketRequestWithStreamCloseProtocol(rq.r) {
+	switch {
+	case streams != nil && wsstream.IsWebSocketRequestWithStreamCloseProtocol(rq.r):
 		rq.translateStream(hijackable(rq.w), loc, transport, *streams)
+		return
+	case sub == "portforward" && wsstream.IsWebSocketRequestWithTunnelingProtocol(rq.r):
+		rq.tunnelPortForward(hijackable(rq.w), loc, transport)
 		return
 	}
 	h := proxy.NewUpgradeAwareHandler(loc, transport, false, true, proxyResponder{rq})

@@ -1,13 +1,16 @@
 package apiserver
 
 import (
+	"bufio"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"time"
 
+	"golang.org/x/net/websocket"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	httpstreamspdy "k8s.io/apimachinery/pkg/util/httpstream/spdy"
@@ -134,3 +137,73 @@ func (q *resizeQueue) Next() *remotecommand.TerminalSize {
 	}
 	return &size
 }
+
+// tunnelPortForward serves a port-forward whose client tunnels SPDY
+// through a WebSocket (kubectl 1.31+: subprotocol
+// SPDY/3.1+portforward.k8s.io), as upstream's apiserver does: the
+// WebSocket's binary messages carry the client's SPDY connection, which
+// the apiserver relays, byte for byte, to a SPDY upgrade of the kubelet's
+// /portForward at loc.
+func (rq *request) tunnelPortForward(w http.ResponseWriter, loc *url.URL, transport http.RoundTripper) {
+	upgrade, err := http.NewRequestWithContext(rq.ctx(), http.MethodPost, loc.String(), nil)
+	if err != nil {
+		rq.fail(apierrors.NewInternalError(err))
+		return
+	}
+	upgrade.Header.Set("Connection", "Upgrade")
+	upgrade.Header.Set("Upgrade", "SPDY/3.1")
+	upgrade.Header.Set("X-Stream-Protocol-Version", portForwardProtocol)
+	rt, err := httpstreamspdy.NewRoundTripperWithConfig(httpstreamspdy.RoundTripperConfig{UpgradeTransport: transport})
+	if err != nil {
+		rq.fail(apierrors.NewInternalError(err))
+		return
+	}
+	kubelet, err := rt.Dial(upgrade)
+	if err != nil {
+		rq.fail(apierrors.NewServiceUnavailable(fmt.Sprintf("error trying to reach the kubelet of pod %s: %v", rq.name, err)))
+		return
+	}
+	defer kubelet.Close()
+	br := bufio.NewReader(kubelet)
+	resp, err := http.ReadResponse(br, upgrade)
+	if err != nil {
+		rq.fail(apierrors.NewServiceUnavailable(fmt.Sprintf("error trying to reach the kubelet of pod %s: %v", rq.name, err)))
+		return
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusSwitchingProtocols {
+		rq.fail(apierrors.NewServiceUnavailable(fmt.Sprintf("the kubelet of pod %s refused the port-forward: %s", rq.name, resp.Status)))
+		return
+	}
+	srv := websocket.Server{
+		Handshake: func(cfg *websocket.Config, _ *http.Request) error {
+			for _, p := range cfg.Protocol {
+				if p == tunnelingProtocolPrefix+portForwardProtocol {
+					cfg.Protocol = []string{p}
+					return nil
+				}
+			}
+			return fmt.Errorf("no supported subprotocol in %v", cfg.Protocol)
+		},
+		Handler: func(ws *websocket.Conn) {
+			ws.PayloadType = websocket.BinaryFrame
+			done := make(chan struct{}, 2)
+			go func() { _, _ = io.Copy(kubelet, ws); done <- struct{}{} }()
+			go func() { _, _ = io.Copy(ws, br); done <- struct{}{} }()
+			select {
+			case <-done:
+			case <-rq.ctx().Done():
+			}
+			// One side ended: so does the other.
+			ws.Close()
+			kubelet.Close()
+		},
+	}
+	srv.ServeHTTP(w, rq.r)
+}
+
+// The SPDY-over-WebSocket tunnel of port-forwards.
+const (
+	tunnelingProtocolPrefix = "SPDY/3.1+"
+	portForwardProtocol     = "portforward.k8s.io"
+)

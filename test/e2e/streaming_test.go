@@ -16,6 +16,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/client-go/tools/clientcmd"
+	"k8s.io/client-go/tools/portforward"
 	"k8s.io/client-go/tools/remotecommand"
 	utilexec "k8s.io/utils/exec"
 )
@@ -110,6 +111,11 @@ func TestStreaming(t *testing.T) {
 		t.Errorf("through port-forward the pod answered %q; want its hostname web", body)
 	}
 	pf.stop()
+	// The same over SPDY tunnelled through a WebSocket alone (kubectl 1.31+
+	// tries it first and falls back to SPDY).
+	if got := tunnelledGet(t, s, "web", 8080); got != "web" {
+		t.Errorf("through a WebSocket-tunnelled port-forward the pod answered %q; want its hostname web", got)
+	}
 
 	// Logs: a container that restarts; its previous instance's log.
 	eventually(t, "talker restarted", func() (bool, string) {
@@ -181,4 +187,56 @@ func v5Exec(t *testing.T, s *server, pod, stdin string, cmd []string, wantOut st
 		t.Errorf("exec %v over WebSocket v5: stdout %q, stderr %q, exit %d, %v; want stdout %q, exit %d",
 			cmd, out.String(), errs.String(), code, err, wantOut, wantCode)
 	}
+}
+
+// tunnelledGet forwards a local port to pod's port with SPDY tunnelled
+// through a WebSocket (no SPDY fallback) and returns the body of a GET of
+// / through it.
+func tunnelledGet(t *testing.T, s *server, pod string, port int) string {
+	t.Helper()
+	cfg, err := clientcmd.BuildConfigFromFlags("", s.kubeconfig)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u, err := url.Parse(fmt.Sprintf("%s/api/v1/namespaces/default/pods/%s/portforward", cfg.Host, pod))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dialer, err := portforward.NewSPDYOverWebsocketDialer(u, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stop, ready := make(chan struct{}), make(chan struct{})
+	var errOut strings.Builder
+	pf, err := portforward.New(dialer, []string{fmt.Sprintf("0:%d", port)}, stop, ready, io.Discard, &errOut)
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- pf.ForwardPorts() }()
+	defer func() {
+		close(stop)
+		select { // a forwarder stuck in its dial does not hold the test up
+		case <-done:
+		case <-time.After(5 * time.Second):
+		}
+	}()
+	select {
+	case <-ready:
+	case err := <-done:
+		t.Fatalf("port-forward over a WebSocket tunnel: %v %s", err, errOut.String())
+	case <-time.After(waitTimeout):
+		t.Fatalf("port-forward over a WebSocket tunnel not ready after %v", waitTimeout)
+	}
+	ports, err := pf.GetPorts()
+	if err != nil || len(ports) != 1 {
+		t.Fatalf("forwarded ports %v, %v", ports, err)
+	}
+	resp, err := (&http.Client{Timeout: 10 * time.Second}).Get(fmt.Sprintf("http://127.0.0.1:%d/", ports[0].Local))
+	if err != nil {
+		t.Fatalf("GET through a WebSocket-tunnelled port-forward: %v %s", err, errOut.String())
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	return strings.TrimSpace(string(body))
 }

@@ -111,13 +111,10 @@ spec:
 // container still serves and then sends SIGTERM (SIGKILL only once the grace
 // period ran out), and `kubectl exec -it` works on a real terminal.
 func TestRealPodBehaviours(t *testing.T) {
-	args, ok := realNode(t)
+	_, k, ok := realServer(t)
 	if !ok {
 		return
 	}
-	s := startTend(t, "server", args...)
-	k := s.kubectl(t)
-	t.Cleanup(func() { k.run(t, "delete", "pod", "--all", "--wait=true", "--timeout=60s") })
 	hostDir := t.TempDir()
 	k.withStdin(strings.ReplaceAll(behaviourPods, "HOSTDIR", hostDir)).ok(t, "apply", "-f", "-")
 

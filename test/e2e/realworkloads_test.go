@@ -32,16 +32,10 @@ spec:
 // out its replicas, and `kubectl top node` and `kubectl top pod` show what the
 // node's containers use, read from their cgroups.
 func TestRealRunDeploymentTop(t *testing.T) {
-	args, ok := realNode(t)
+	_, k, ok := realServer(t)
 	if !ok {
 		return
 	}
-	s := startTend(t, "server", args...)
-	k := s.kubectl(t)
-	t.Cleanup(func() {
-		k.run(t, "delete", "deployment", "--all", "--wait=true", "--timeout=60s")
-		k.run(t, "delete", "pod", "--all", "--wait=true", "--timeout=60s")
-	})
 
 	k.ok(t, "run", "solo", "--image=example.local/testapp:1", "--", "serve", "--port", "8080")
 	k.ok(t, "wait", "--for=condition=Ready", "pod/solo", "--timeout=60s")

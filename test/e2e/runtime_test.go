@@ -95,6 +95,25 @@ func realNode(t *testing.T) (serverArgs []string, ok bool) {
 	return []string{"--runtime", "runc", "--cgroup-root", cgroupRoot, "--data-dir", dataDir}, true
 }
 
+// realServer starts `tend server` on a real-runtime node (realNode) and
+// returns it with a kubectl for it; every Deployment and pod is deleted
+// when the test ends (containers outlive the server). ok is false in the
+// parent process of the re-run, which has nothing more to do.
+func realServer(t *testing.T) (s *server, k *kubectl, ok bool) {
+	t.Helper()
+	args, ok := realNode(t)
+	if !ok {
+		return nil, nil, false
+	}
+	s = startTend(t, "server", args...)
+	k = s.kubectl(t)
+	t.Cleanup(func() {
+		k.run(t, "delete", "deployment", "--all", "--wait=true", "--timeout=60s")
+		k.run(t, "delete", "pod", "--all", "--wait=true", "--timeout=60s")
+	})
+	return s, k, true
+}
+
 // getPod is a pod as kubectl gets it.
 func getPod(t *testing.T, k *kubectl, name string) corev1.Pod {
 	t.Helper()
@@ -110,12 +129,10 @@ func getPod(t *testing.T, k *kubectl, name string) corev1.Pod {
 // completion with its termination message, a server pod that turns Ready by
 // its HTTP probe, and a pod that reaches it by its address.
 func TestRealPods(t *testing.T) {
-	args, ok := realNode(t)
+	_, k, ok := realServer(t)
 	if !ok {
 		return
 	}
-	s := startTend(t, "server", args...)
-	k := s.kubectl(t)
 	k.withStdin(realPods).ok(t, "apply", "-f", "-")
 	pod := func(name string) corev1.Pod { return getPod(t, k, name) }
 	eventually(t, "pod once Succeeded", func() (bool, string) {

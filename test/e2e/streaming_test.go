@@ -48,13 +48,10 @@ spec:
 // restart), exec with exit codes and stdin, cp both ways, and
 // port-forward.
 func TestStreaming(t *testing.T) {
-	args, ok := realNode(t)
+	s, k, ok := realServer(t)
 	if !ok {
 		return
 	}
-	s := startTend(t, "server", args...)
-	k := s.kubectl(t)
-	t.Cleanup(func() { k.run(t, "delete", "pod", "--all", "--wait=true", "--timeout=60s") })
 	k.withStdin(streamingPods).ok(t, "apply", "-f", "-")
 	pod := func(name string) corev1.Pod { return getPod(t, k, name) }
 	eventually(t, "pod web Running", func() (bool, string) {

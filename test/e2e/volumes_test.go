@@ -16,13 +16,10 @@ import (
 // runs its preStop hook (which writes to a hostPath volume) before the
 // container is stopped.
 func TestRealPodVolumes(t *testing.T) {
-	args, ok := realNode(t)
+	s, k, ok := realServer(t)
 	if !ok {
 		return
 	}
-	s := startTend(t, "server", args...)
-	k := s.kubectl(t)
-	t.Cleanup(func() { k.run(t, "delete", "pod", "--all", "--wait=true", "--timeout=60s") })
 	hostDir := t.TempDir()
 	k.withStdin(`apiVersion: v1
 kind: ConfigMap
